@@ -1,0 +1,194 @@
+"""
+The ``wfm`` command.
+
+Exit codes: 0 done; 2 bad input (the message names the file, the row or key, what
+was expected and what was found); 3 no roster can satisfy the hard rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from wfm import __version__, demo, pipeline
+from wfm import scenario as scenario_mod
+from wfm.errors import InputError, RosterInfeasible, WfmError
+from wfm.progress import Bar
+from wfm.store import DEFAULT_PATH, Store
+
+PACKAGE_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _scenario_path(name: str) -> Path:
+    """A scenario argument: a path, or a name looked up in ./scenarios then the repo's."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    for folder in (Path("scenarios"), PACKAGE_SCENARIOS):
+        for candidate in (folder / name, folder / f"{name}.toml"):
+            if candidate.is_file():
+                return candidate
+    raise InputError(
+        f"scenario {name!r} not found: give a .toml path or a name in scenarios/ "
+        f"(known: {', '.join(p.stem for p in scenario_mod.list_scenarios(PACKAGE_SCENARIOS))})"
+    )
+
+
+def _table(rows: list[dict], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "(none)"
+    frame = pd.DataFrame(rows)
+    if columns:
+        frame = frame[columns]
+    return frame.to_string(index=False)
+
+
+def print_summary(summary: dict, out=sys.stdout) -> None:
+    """The short run summary printed at the end of ``wfm demo`` and ``wfm run``."""
+    h = summary.get("history", {})
+    if h:
+        print(f"history: {h['series']} series from {h['source']}, {h['first_interval']} to "
+              f"{h['last_interval']} (UTC)", file=out)
+        print(f"\ncontacts per market and language, last 4 weeks "
+              f"(total {h['contacts_last_4_weeks']:,}):", file=out)
+        print(_table(summary["contacts_per_market_language"]), file=out)
+        print("\nbusiest hour of the day per market (last 4 weeks):", file=out)
+        print(_table(summary["busiest_hours"]), file=out)
+    a = summary.get("agents")
+    if a:
+        sites = ", ".join(f"{k} {v}" for k, v in a["per_site"].items())
+        print(f"\nagents: {a['total']} ({sites})", file=out)
+    for line in summary.get("headline", []):
+        print(line, file=out)
+    run = summary.get("run", {})
+    for w in run.get("warnings", []):
+        print(f"warning: {w}", file=out)
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_demo(args) -> int:
+    t0 = time.perf_counter()
+    store_path = Path(args.store)
+    with Store(store_path) as store:
+        if args.rebuild or not store.has_demo():
+            with Bar("building the demo world") as bar:
+                world = demo.build(args.seed, progress=bar)
+            report = store.ingest_demo(world)
+            print(f"demo world built into {store_path}: {report.message}")
+        else:
+            print(f"demo world already in {store_path} (use --rebuild to build it again)")
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    out = Path(args.out or f"runs/{scenario.name}")
+    with Bar(f"running {scenario.name}") as bar:
+        result = pipeline.run(scenario, out, store_path=store_path, progress=bar)
+    print_summary(result.summary)
+    print(f"\noutputs in {out}/ ({', '.join(sorted(result.outputs.values()))}); "
+          f"{time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    with Store(args.store) as store:
+        before = store.counts()
+        report = store.ingest(args.file, format=args.format)
+        after = store.counts()
+    print(f"{args.file}: {report.message}")
+    changed = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+    if changed:
+        print("rows per table: " + ", ".join(f"{t} {after[t]:,} ({d:+,})"
+                                             for t, d in changed.items()))
+    return 0
+
+
+def cmd_run(args) -> int:
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    out = Path(args.out or f"runs/{scenario.name}")
+    with Bar(f"running {scenario.name}") as bar:
+        result = pipeline.run(scenario, out, store_path=args.store, progress=bar)
+    print_summary(result.summary)
+    print(f"\nrun {result.run_id}: outputs in {out}/")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wfm",
+        description="Workforce-management planner: forecast, Erlang staffing, "
+                    "follow-the-sun rosters, coverage vs SLA, fair KPI scorecards.",
+        epilog="Exit codes: 0 done, 2 bad input, 3 no roster satisfies the hard rules.",
+    )
+    parser.add_argument("--version", action="version", version=f"wfm {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def store_option(p, default=DEFAULT_PATH):
+        where = default or "the scenario's data.store"
+        p.add_argument("--store", default=default,
+                       help=f"the DuckDB store file (default: {where})")
+
+    p = sub.add_parser("demo", help="build the demo world into the store and run the "
+                       "baseline scenario through every stage",
+                       description="Build the demo world into the store (once) and run "
+                       "scenarios/baseline.toml through every stage; print a summary.")
+    store_option(p)
+    p.add_argument("--scenario", default="baseline", help="scenario to run (default baseline)")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    p.add_argument("--seed", type=int, default=demo.DEMO_SEED, help="demo world seed")
+    p.add_argument("--rebuild", action="store_true", help="build the demo world again")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="load a file into the store (idempotent, "
+                       "transactional)",
+                       description="Load history, a per-contact log, interactions or agents "
+                       "into the store. The same file twice is skipped; a bad file changes "
+                       "nothing.")
+    store_option(p)
+    p.add_argument("file", help="the file to ingest")
+    p.add_argument("--format", choices=["interval", "contacts", "anonymous-bank",
+                                        "interactions", "agents"],
+                   help="file format (guessed from the header when left out)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("run", help="run a scenario through every stage",
+                       description="Run a scenario through every stage that exists and "
+                       "write the result bundle to --out.")
+    p.add_argument("scenario", help="scenario file or name in scenarios/")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    store_option(p, default=None)
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``wfm`` with ``argv``; returns the exit code instead of exiting."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except RosterInfeasible as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except WfmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def main_entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""
+``run(scenario)``: every stage that exists, from inputs to a result bundle on disk.
+
+Stages are pure functions of frames and the scenario (DESIGN.md); this module only
+loads the inputs, calls the stages in order, and writes what they return into the
+output folder atomically: the bundle is written to a temporary sibling folder and
+moved into place when complete, so a crash never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from wfm import demo, schema
+from wfm.errors import InputError
+from wfm.progress import ProgressFn, notify
+from wfm.scenario import Scenario
+from wfm.store import Store
+
+
+@dataclass
+class Inputs:
+    """What a run reads: history, agents and (when there are any) interactions."""
+
+    history: pd.DataFrame
+    agents: pd.DataFrame
+    interactions: pd.DataFrame | None = None
+    shifts: pd.DataFrame | None = None
+    source: str = ""
+
+
+@dataclass
+class RunContext:
+    scenario: Scenario
+    inputs: Inputs
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    progress: ProgressFn | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    out_dir: Path
+    frames: dict[str, pd.DataFrame]
+    summary: dict
+    outputs: dict[str, str]
+    warnings: list[str]
+
+
+@functools.lru_cache(maxsize=2)
+def demo_world(seed: int = demo.DEMO_SEED) -> demo.DemoWorld:
+    """The demo world, built once per process and seed."""
+    return demo.build(seed)
+
+
+def load_inputs(scenario: Scenario, *, store_path: str | Path | None = None) -> Inputs:
+    """Read the scenario's inputs from the store (or build the demo world in memory)."""
+    if scenario.data.source == "demo":
+        world = demo_world(scenario.data.demo_seed)
+        return Inputs(world.history, world.agents, world.interactions, world.shifts,
+                      source=f"demo world (seed {world.seed})")
+    path = Path(store_path or scenario.data.store)
+    if not path.exists():
+        raise InputError(
+            f"{scenario.path}: key 'data.store': the store {path} does not exist; run "
+            "`wfm demo` to build the demo world into it, or `wfm ingest FILE` first"
+        )
+    with Store(path) as store:
+        history = store.history(60)
+        agents = store.agents()
+        interactions = store.interactions() if store.counts()["interactions"] else None
+        shifts = store.shifts() if store.counts()["shifts"] else None
+    if history.empty:
+        raise InputError(f"{path}: the store holds no history; ingest some with "
+                         "`wfm ingest FILE` or run `wfm demo`")
+    return Inputs(history, agents, interactions, shifts, source=str(path))
+
+
+# -- stages ---------------------------------------------------------------------------
+
+
+def summarize_history(ctx: RunContext) -> None:
+    """Contacts per market and language over the last four weeks, busiest local hours."""
+    hist = ctx.inputs.history
+    end = hist["interval_start"].max()
+    recent = hist[hist["interval_start"] > end - pd.Timedelta(weeks=4)]
+    per_market = (recent.groupby(["market", "language"], as_index=False)["contacts"].sum()
+                  .sort_values("contacts", ascending=False))
+    zones = ctx.scenario.market_zones
+    busiest = []
+    for market, part in recent.groupby("market"):
+        if market not in zones:
+            continue
+        local = part["interval_start"].dt.tz_convert(zones[market])
+        by_hour = part.groupby(local.dt.hour)["contacts"].sum()
+        utc_by_hour = part.groupby(part["interval_start"].dt.hour)["contacts"].sum()
+        busiest.append({"market": market, "timezone": zones[market],
+                        "busiest_local_hour": int(by_hour.idxmax()),
+                        "busiest_utc_hour": int(utc_by_hour.idxmax())})
+    ctx.summary["history"] = {
+        "source": ctx.inputs.source,
+        "first_interval": str(hist["interval_start"].min()),
+        "last_interval": str(end),
+        "series": int(hist.groupby(["market", "language", "channel"]).ngroups),
+        "contacts_last_4_weeks": int(recent["contacts"].sum()),
+    }
+    ctx.summary["contacts_per_market_language"] = per_market.to_dict("records")
+    ctx.summary["busiest_hours"] = busiest
+    ctx.summary["agents"] = {
+        "total": int(len(ctx.inputs.agents)),
+        "per_site": ctx.inputs.agents["site"].value_counts().sort_index().to_dict(),
+    }
+
+
+#: (name, stage) in order; later stages read what earlier ones put in ``ctx.frames``
+STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
+    ("history summary", summarize_history),
+]
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+def run(scenario: Scenario, out_dir: str | Path, *, store_path: str | Path | None = None,
+        progress: ProgressFn | None = None, inputs: Inputs | None = None,
+        record: bool = True) -> RunResult:
+    """
+    Run every stage on ``scenario`` and write the bundle to ``out_dir``.
+
+    The folder receives ``summary.json``, ``scenario.toml`` (the scenario's files as
+    given) and one Parquet file per frame; it is replaced as a whole, atomically.
+    """
+    started = dt.datetime.now(dt.UTC)
+    run_id = f"{scenario.name}-{started:%Y%m%dT%H%M%SZ}-{scenario.fingerprint[:6]}"
+    inputs = inputs or load_inputs(scenario, store_path=store_path)
+    ctx = RunContext(scenario, inputs, progress=progress)
+    for i, (name, stage) in enumerate(STAGES):
+        notify(progress, i, len(STAGES), name)
+        stage(ctx)
+    notify(progress, len(STAGES), len(STAGES), "writing")
+    ctx.summary["run"] = {"run_id": run_id, "scenario": scenario.name,
+                          "started_at": started.isoformat(),
+                          "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+                          "warnings": ctx.warnings}
+    outputs = write_bundle(Path(out_dir), ctx)
+    result = RunResult(run_id, Path(out_dir), ctx.frames, ctx.summary, outputs, ctx.warnings)
+    if record and scenario.data.source == "store":
+        path = Path(store_path or scenario.data.store)
+        with Store(path) as store:
+            store.record_run(run_id, scenario, started_at=started,
+                             finished_at=dt.datetime.now(dt.UTC), out_dir=str(out_dir),
+                             outputs=outputs, summary=ctx.summary)
+    return result
+
+
+def write_bundle(out_dir: Path, ctx: RunContext) -> dict[str, str]:
+    """Write the run's files into ``out_dir`` atomically; returns name -> file."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        outputs = {}
+        for name, frame in ctx.frames.items():
+            file = f"{name}.parquet"
+            frame.to_parquet(tmp / file, index=False)
+            outputs[name] = file
+        (tmp / "scenario.toml").write_text(
+            "\n".join(f"# --- {p}\n{t}" for p, t in ctx.scenario.texts), encoding="utf-8")
+        outputs["scenario"] = "scenario.toml"
+        (tmp / "summary.json").write_text(json.dumps(ctx.summary, indent=2, default=str),
+                                          encoding="utf-8")
+        outputs["summary"] = "summary.json"
+        replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outputs
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the complete folder ``new`` at ``target``; an old ``target`` is removed only
+    after the new one is in place."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_bundle(out_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The summary and frames of a written run folder."""
+    out_dir = Path(out_dir)
+    summary_file = out_dir / "summary.json"
+    if not summary_file.is_file():
+        raise InputError(f"{out_dir}: not a run folder (no summary.json); give the --out "
+                         "folder of a `wfm run`")
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    frames = {p.stem: pd.read_parquet(p) for p in sorted(out_dir.glob("*.parquet"))}
+    for kind, frame in frames.items():
+        if kind in schema.SPECS:
+            frames[kind] = schema.sort_frame(frame, kind)
+    return summary, frames
