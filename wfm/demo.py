@@ -51,7 +51,7 @@ HISTORY_START = dt.date(2025, 9, 29)  # a Monday
 PLANNING_WEEK = dt.date(2026, 11, 23)  # a Monday; the history ends the hour before
 INTERACTION_WEEKS = 8
 #: multiplies every market's volume: calibrated so the agents can cover the demand
-VOLUME_SCALE = 1.0
+VOLUME_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ MARKETS: tuple[DemoMarket, ...] = (
                growth_per_year=0.10),
     DemoMarket("JP", "Asia/Tokyo", "ja", ("voice", "chat"), 55, 0.35),
     DemoMarket("KR", "Asia/Seoul", "ko", ("voice",), 22),
-    DemoMarket("SA", "Asia/Riyadh", "ar", ("voice", "chat"), 26, 0.40, weekend=(4, 5)),
+    DemoMarket("SA", "Asia/Riyadh", "ar", ("voice",), 26, weekend=(4, 5)),
     DemoMarket("AE", "Asia/Dubai", "ar", ("voice",), 16),
     DemoMarket("TR", "Europe/Istanbul", "tr", ("voice",), 20),
     DemoMarket("AU", "Australia/Sydney", "en", ("voice", "chat"), 28, 0.40),
@@ -96,16 +96,16 @@ SITE_PREFIX = {"Shenzhen": "SZX", "Lisbon": "LIS", "Boston": "BOS"}
 #: (languages, number of agents) per site; the first language is the agent's main one
 SITE_SKILLS: dict[str, tuple[tuple[tuple[str, ...], int], ...]] = {
     "Boston": (
-        (("en",), 44), (("en", "es"), 14), (("es",), 4), (("pt", "en"), 6),
-        (("pt", "es"), 4), (("ar", "en"), 4), (("fr", "en"), 2),
+        (("en",), 40), (("en", "es"), 12), (("es",), 8), (("pt", "en"), 8),
+        (("pt", "es"), 6), (("ar", "en"), 4), (("fr", "en"), 2),
     ),
     "Lisbon": (
-        (("en",), 16), (("pt",), 8), (("pt", "es"), 6), (("es", "en"), 8), (("es",), 4),
-        (("de",), 8), (("de", "en"), 8), (("fr",), 6), (("fr", "en"), 6), (("ar",), 6),
-        (("ar", "en"), 6), (("tr",), 4), (("tr", "en"), 4), (("ja", "en"), 2),
+        (("en",), 18), (("de",), 16), (("de", "en"), 14), (("fr",), 8), (("fr", "en"), 6),
+        (("es", "en"), 8), (("es",), 4), (("pt",), 10), (("pt", "es"), 6), (("ar",), 6),
+        (("ar", "en"), 6), (("tr",), 6), (("tr", "en"), 5), (("ja", "en"), 2),
     ),
     "Shenzhen": (
-        (("en",), 20), (("ja",), 12), (("ja", "en"), 10), (("ko",), 8), (("ko", "en"), 5),
+        (("en",), 22), (("ja",), 16), (("ja", "en"), 14), (("ko",), 8), (("ko", "en"), 5),
         (("ar", "en"), 2),
     ),
 }

@@ -124,7 +124,10 @@ def summarize_history(ctx: RunContext) -> None:
     }
 
 
-#: (name, stage) in order; later stages read what earlier ones put in ``ctx.frames``
+#: (name, stage) in order; later stages read what earlier ones put in ``ctx.frames``.
+#: The order is: history summary, forecast, staffing, roster, coverage, KPI scorecards.
+#: A stage adds frames (``ctx.frames["forecast"]``, ...), summary entries, and lines
+#: for the terminal in ``ctx.summary["headline"]``.
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("history summary", summarize_history),
 ]

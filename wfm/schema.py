@@ -148,6 +148,9 @@ REQUIREMENT = _register(
         (
             _INTERVAL,
             _QUEUE,
+            Column("language", STR, description="language the queue's agents need",
+                   required=False),
+            Column("channel", STR, description="channel of the queue", required=False),
             Column("contacts", FLOAT, "contacts", nonnegative=True),
             Column("aht_s", FLOAT, "s", nonnegative=True),
             Column("traffic_erl", FLOAT, "Erl", nonnegative=True),
