@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+
+
+def _shared() -> Path:
+    """The shared data folder: $WFM_SHARED, ../shared beside the repo, or /work/shared."""
+    for candidate in (os.environ.get("WFM_SHARED"), REPO.parent / "shared", "/work/shared"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return REPO.parent / "shared"
+
+
+SHARED = _shared()
 ANONYMOUS_BANK = SHARED / "data" / "anonymous_bank"
 REFERENCE = SHARED / "reference"
 
