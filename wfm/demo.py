@@ -250,7 +250,7 @@ def _series_history(m: DemoMarket, channel: str, hours: pd.DatetimeIndex,
                     rng: np.random.Generator) -> pd.DataFrame:
     local = hours.tz_convert(m.timezone)
     hour = local.hour.to_numpy()
-    weekday = local.weekday.to_numpy()
+    weekday = local.day_of_week.to_numpy()
     local_date = np.asarray(local.date)
     years = sorted({d.year for d in local_date})
 

@@ -38,7 +38,7 @@ from wfm import schema
 from wfm.errors import InputError
 
 MAX_LISTED = 20
-_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 
 # ---------------------------------------------------------------------------------------
 # small parsing helpers that collect problems with line numbers
@@ -115,10 +115,9 @@ def _booleans(values: pd.Series, lines: np.ndarray, column: str,
               problems: _Problems) -> pd.Series:
     text = values.fillna("").astype(str).str.strip().str.lower()
     mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-    parsed = text.map(mapping)
-    bad = parsed.isna()
+    bad = ~text.isin(list(mapping))
     problems.add(column, "not a boolean (true/false/1/0)", lines[bad.to_numpy()], text[bad])
-    return parsed.fillna(False).astype(bool)
+    return pd.Series([mapping.get(v, False) for v in text], index=values.index, dtype=bool)
 
 
 def _read_table(path: Path, required: tuple[str, ...], problems_word: str = "line"):
