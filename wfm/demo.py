@@ -447,7 +447,8 @@ def _worked_shifts(agents_df, truth, rng) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for c in ("start_utc", "end_utc"):
         df[c] = df[c].astype("datetime64[ns, UTC]")
-    return df
+    # what is worked belongs to the past: nothing starts in the planning week
+    return df[df["start_utc"] < pd.Timestamp(PLANNING_WEEK, tz="UTC")].reset_index(drop=True)
 
 
 def _local_hours(ts: pd.Series, tz: str) -> np.ndarray:
@@ -552,7 +553,9 @@ def interactions(agents_df: pd.DataFrame, seed: int = DEMO_SEED):
     escalated = rng.random(n) < logistic(e["intercept"] + e["complex"] * is_type["complex"]
                                          + e["night"] * night + e["skill"] * skill)
 
+    past = (started < pd.Timestamp(PLANNING_WEEK, tz="UTC")).to_numpy()
     order = np.argsort(started.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    order = order[past[order]]
     records = pd.DataFrame({
         "contact_id": "",
         "agent_id": sh["agent_id"].to_numpy(),
