@@ -47,8 +47,9 @@ def _table(rows: list[dict], columns: list[str] | None = None) -> str:
     return frame.to_string(index=False)
 
 
-def print_summary(summary: dict, out=sys.stdout) -> None:
+def print_summary(summary: dict, out=None) -> None:
     """The short run summary printed at the end of ``wfm demo`` and ``wfm run``."""
+    out = out or sys.stdout
     h = summary.get("history", {})
     if h:
         print(f"history: {h['series']} series from {h['source']}, {h['first_interval']} to "
