@@ -124,12 +124,32 @@ def summarize_history(ctx: RunContext) -> None:
     }
 
 
+def staff_requirements(ctx: RunContext) -> None:
+    """Forecast -> requirement per queue and interval (``wfm.staffing``); skipped with a
+    warning when no stage has put a forecast in ``ctx.frames``."""
+    from wfm import staffing
+
+    forecast = ctx.frames.get("forecast")
+    if forecast is None:
+        ctx.warnings.append("staffing skipped: no forecast (the forecast stage did not run "
+                            "or gave none); `wfm staff SCENARIO --forecast FILE` staffs a "
+                            "forecast file")
+        return
+    interval_min = ctx.scenario.planning.interval_min
+    req = staffing.requirements(forecast, ctx.scenario)
+    ctx.frames["requirement"] = req
+    ctx.summary["staffing"] = staffing.summarize(req, interval_min)
+    ctx.summary.setdefault("headline", []).extend(staffing.headline(ctx.summary["staffing"]))
+
+
 #: (name, stage) in order; later stages read what earlier ones put in ``ctx.frames``.
 #: The order is: history summary, forecast, staffing, roster, coverage, KPI scorecards.
 #: A stage adds frames (``ctx.frames["forecast"]``, ...), summary entries, and lines
 #: for the terminal in ``ctx.summary["headline"]``.
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("history summary", summarize_history),
+    # keep "staffing" right after the forecast stage: it reads ctx.frames["forecast"]
+    ("staffing", staff_requirements),
 ]
 
 
