@@ -117,6 +117,51 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _read_forecast(path: str) -> pd.DataFrame:
+    """A forecast frame from a Parquet (or CSV) file, checked against the contract."""
+    from wfm import schema
+
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file}: forecast file not found; give a Parquet file of the "
+                         "forecast frame (e.g. forecast.parquet of a `wfm run` folder)")
+    try:
+        if file.suffix.lower() == ".csv":
+            frame = pd.read_csv(file)
+            frame["interval_start"] = pd.to_datetime(frame["interval_start"], utc=True)
+        else:
+            frame = pd.read_parquet(file)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{file}: cannot read a forecast frame: {exc}") from None
+    return schema.validate(frame, "forecast", source=str(file))
+
+
+def cmd_staff(args) -> int:
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    out = Path(args.out or f"runs/{scenario.name}")
+    if args.forecast:
+        inputs = pipeline.Inputs(pd.DataFrame(), pd.DataFrame(), source=args.forecast)
+        ctx = pipeline.RunContext(scenario, inputs)
+        ctx.frames["forecast"] = _read_forecast(args.forecast)
+    else:
+        ctx = pipeline.RunContext(scenario, pipeline.load_inputs(scenario,
+                                                                 store_path=args.store))
+        for name, stage in pipeline.STAGES:
+            if name == "staffing":
+                break
+            stage(ctx)
+        if "forecast" not in ctx.frames:
+            raise InputError(f"{scenario.name}: no forecast to staff (no forecast stage "
+                             "gave one); pass --forecast FILE with a forecast frame")
+    pipeline.staff_requirements(ctx)
+    pipeline.write_bundle(out, ctx)
+    for line in ctx.summary.get("headline", []):
+        print(line)
+    print(_table(ctx.summary["staffing"]["queues"]))
+    print(f"\nrequirement of {len(ctx.frames['requirement']):,} rows in {out}/requirement.parquet")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------
 
 
@@ -165,6 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/<scenario>)")
     store_option(p, default=None)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("staff", help="agents and headcount per queue and interval from a "
+                       "forecast (Erlang C / A, chat, email)",
+                       description="Turn a forecast into the requirement frame (productive "
+                       "agents and headcount per queue and planning interval) and write it "
+                       "to --out/requirement.parquet.")
+    p.add_argument("scenario", help="scenario file or name in scenarios/")
+    p.add_argument("--forecast", help="a forecast frame (Parquet) to staff; without it the "
+                   "scenario's forecast stage runs")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    store_option(p, default=None)
+    p.set_defaults(func=cmd_staff)
     return parser
 
 
