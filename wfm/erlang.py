@@ -247,7 +247,9 @@ def _recurse(x0: np.ndarray, n0: np.ndarray, a: np.ndarray, steps: np.ndarray) -
     if not len(steps):
         return x
     order = np.argsort(-steps, kind="stable")
-    xs, ns, inv_a, st = x[order], n0[order].copy(), 1.0 / a[order], steps[order]
+    with np.errstate(over="ignore"):
+        inv_a = 1.0 / a[order]
+    xs, ns, st = x[order], n0[order].copy(), steps[order]
     ratio = np.empty_like(xs)
     # st is sorted descending: the elements with more than j steps left form a prefix
     counts = np.searchsorted(-st, -np.arange(int(st[0])), side="left")
@@ -710,7 +712,8 @@ def _required_erlang_c(a, h, t, sl_t, asa_t, occ_t):
     use_asa = not np.isnan(asa_t).all()
     miss = np.where(np.isnan(sl_t), np.inf, 1.0 - sl_t)  # C exp(-(N - A) t / AHT) <= miss
     asa_lim = np.where(np.isnan(asa_t), np.inf, asa_t)
-    inv_a = 1.0 / a
+    with np.errstate(over="ignore"):
+        inv_a = 1.0 / a
     decay = np.exp(-t / h)
     wait_decay = np.exp(-(n - a) * t / h)
     result = np.full_like(a, np.nan)
@@ -757,8 +760,10 @@ def _required_erlang_a(a, h, t, sl_t, asa_t, occ_t, p):
     if not live.any():
         return out
     a, h, t, sl_t, asa_t, occ_t, p = (v[live] for v in (a, h, t, sl_t, asa_t, occ_t, p))
-    lo = np.maximum(_occupancy_floor(a, occ_t) - 1.0, 0.0)  # fails (or is 0: check)
-    hi = np.maximum(np.ceil(a + 3.0 * np.sqrt(a) + 1.0), lo + 1.0)
+    # with abandonment even N < A may meet the targets: search from 0 agents, which
+    # never serve a positive load
+    lo = np.zeros_like(a)
+    hi = np.ceil(a + 3.0 * np.sqrt(a) + 1.0)
     # grow hi until it meets the targets
     todo = ~_meets_a(a, hi, h, t, sl_t, asa_t, occ_t, p)
     while todo.any():
@@ -766,7 +771,6 @@ def _required_erlang_a(a, h, t, sl_t, asa_t, occ_t, p):
         idx = np.flatnonzero(todo)
         todo[idx] = ~_meets_a(a[idx], hi[idx], h[idx], t[idx], sl_t[idx], asa_t[idx],
                               occ_t[idx], p[idx])
-    # lo = 0 may already meet the targets only when the load is 0 (excluded above)
     while True:
         gap = hi - lo > 1
         if not gap.any():
