@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-slow bench app lint clean
+.PHONY: venv demo test test-slow bench bench-erlang app lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test-slow: venv
 
 app: venv
 	$(BIN)/streamlit run app.py
+
+# The peer pyworkforce is installed for this benchmark only, without its dependencies
+# (numpy, pandas and ortools of the venv stay as they are) plus joblib, which it imports.
+bench-erlang: venv
+	$(BIN)/python -m pip install --quiet --no-deps pyworkforce==0.5.1
+	$(BIN)/python -m pip install --quiet "joblib>0.17"
+	$(BIN)/python benchmarks/erlang_bench.py
 
 lint: venv
 	$(BIN)/ruff check .

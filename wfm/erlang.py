@@ -731,8 +731,8 @@ def _required_erlang_c(a, h, t, sl_t, asa_t, occ_t):
             new = met & ~found[sl]
             result[sl][new] = nk[new]
             found[sl] |= met
-            while end and found[end - 1]:
-                end -= 1
+            left = np.flatnonzero(~found[sl])
+            end = int(left[-1]) + 1 if left.size else 0
             sl = slice(0, end)
             n[sl] += 1.0
             x[sl] *= n[sl] * inv_a[sl]
