@@ -3,9 +3,13 @@ wfm.erlang against a discrete-event simulation (tests/sim_queue.py) of M/M/N and
 
 For each setting the formula must lie inside the simulation's 95 % confidence interval
 (batch means) for service level, ASA and (Erlang A) abandon rate, and the service level
-within 1.5 points of the simulated one. A few small settings run in ``make test``; the
-whole table (2 to 500 Erlangs) is marked slow. Seeds are fixed (the setting's position),
-so a run is reproducible.
+within 1.5 points of the simulated one. A 95 % interval misses the truth one time in
+20 by chance (over the 30-odd intervals of the table, one or two misses are expected),
+so a setting that misses is simulated once more with a fresh seed and must agree
+then: a correct formula fails that two-stage check about one time in 400 per measure.
+A few small settings run in ``make test``; the whole table (2 to 500 Erlangs) is
+marked slow. Seeds are fixed (the setting's position, then 1000 + position), so a run
+is reproducible.
 
 ``python -m tests.test_erlang_simulation`` prints the agreement table.
 """
@@ -44,10 +48,11 @@ def _label(setting) -> str:
     return f"{a:g} Erl, {n} agents, AHT {h:g} s, {t:g} s target, Erlang {model}"
 
 
-def compare(index: int, *, scale: float = 1.0) -> dict:
+def compare(index: int, *, scale: float = 1.0, seed: int | None = None) -> dict:
     """Formula and simulation of SETTINGS[index]: one row of the agreement table."""
     a, n, h, t, p, contacts = SETTINGS[index]
-    sim = simulate(a, n, h, t, patience_s=p, contacts=int(contacts * scale), seed=index)
+    sim = simulate(a, n, h, t, patience_s=p, contacts=int(contacts * scale),
+                   seed=index if seed is None else seed)
     if p is None:
         sl = erlang.service_level(a, n, h, t)
         asa = erlang.average_speed_of_answer(a, n, h)
@@ -59,25 +64,40 @@ def compare(index: int, *, scale: float = 1.0) -> dict:
             "asa_s": asa, "abandon_rate": abandon}
 
 
-def _check(row: dict) -> None:
+def _misses(row: dict) -> list[str]:
+    """The measures whose formula value lies outside the simulation's 95 % interval."""
     sim = row["sim"]
-    assert sim.service_level.contains(row["service_level"]), row
-    assert abs(sim.service_level.mean - row["service_level"]) <= 0.015, row
-    assert sim.asa_s.contains(row["asa_s"]), row
-    if not math.isclose(row["abandon_rate"], 0.0):
-        assert sim.abandon_rate.contains(row["abandon_rate"]), row
+    out = []
+    if not sim.service_level.contains(row["service_level"]):
+        out.append("service_level")
+    if not sim.asa_s.contains(row["asa_s"]):
+        out.append("asa_s")
+    if not math.isclose(row["abandon_rate"], 0.0) and not sim.abandon_rate.contains(
+            row["abandon_rate"]):
+        out.append("abandon_rate")
+    return out
+
+
+def _check(index: int, scale: float = 1.0) -> None:
+    row = compare(index, scale=scale)
+    assert abs(row["sim"].service_level.mean - row["service_level"]) <= 0.015, row
+    missed = _misses(row)
+    if missed:  # the two-stage check of the module docstring: one fresh replication
+        again = compare(index, scale=scale, seed=1000 + index)
+        assert not set(missed) & set(_misses(again)), (row, again)
+        assert abs(again["sim"].service_level.mean - again["service_level"]) <= 0.015
 
 
 @pytest.mark.parametrize("index", sorted(FAST), ids=lambda i: _label(SETTINGS[i]))
 def test_formulas_agree_with_simulation_fast(index):
-    _check(compare(index, scale=0.5))
+    _check(index, scale=0.5)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("index", [i for i in range(len(SETTINGS)) if i not in FAST],
                          ids=lambda i: _label(SETTINGS[i]))
 def test_formulas_agree_with_simulation(index):
-    _check(compare(index))
+    _check(index)
 
 
 def test_at_least_ten_settings_from_2_to_500_erlangs():
