@@ -30,7 +30,9 @@ The interaction records: every agent has a true skill (standard normal, equal me
 across day and night workers by construction) and works shifts in a band (day,
 evening, night) in their site's local time. Night work has a known effect: a harder
 contact mix (more ``complex`` contacts), longer handle time, lower FCR and CSAT,
-longer waits, fewer contacts per hour. The truth (skills and effects) is returned
+longer waits, fewer contacts per hour. These effects follow the band of each contact's
+start in the site's local time (day 06-14 h, evening 14-22 h, night 22-06 h), so an
+evening shift's last hours are night work; a faster agent handles more contacts. The truth (skills and effects) is returned
 separately in :attr:`DemoWorld.truth` and :attr:`DemoWorld.effects`, never mixed
 into the records.
 """
@@ -455,6 +457,23 @@ def _local_hours(ts: pd.Series, tz: str) -> np.ndarray:
     return ts.dt.tz_convert(tz).dt.hour.to_numpy()
 
 
+#: local clock hours where each band starts (a contact's band is that of its start time)
+BAND_START_HOUR = {"day": 6, "evening": 14, "night": 22}
+
+
+def clock_band(local_hour) -> np.ndarray:
+    """Band of local clock hours: day 06-14 h, evening 14-22 h, night 22-06 h."""
+    h = np.asarray(local_hour) % 24
+    return np.where((h >= BAND_START_HOUR["night"]) | (h < BAND_START_HOUR["day"]), "night",
+                    np.where(h >= BAND_START_HOUR["evening"], "evening", "day"))
+
+
+def _clock_occupancy(local_hour) -> np.ndarray:
+    """Occupancy of the agents at a local clock hour (by its band)."""
+    occ = EFFECTS["occupancy"]
+    return np.vectorize(occ.get, otypes=[float])(clock_band(np.floor(local_hour)))
+
+
 def interactions(agents_df: pd.DataFrame, seed: int = DEMO_SEED):
     """
     Per-contact records of 8 weeks, the shifts behind them, and the truth.
@@ -471,12 +490,19 @@ def interactions(agents_df: pd.DataFrame, seed: int = DEMO_SEED):
     shifts = _worked_shifts(agents_df, truth, rng)
     eff = EFFECTS
 
-    # how many contacts each shift handled
+    # how many contacts each shift handled: occupancy follows the local clock hour of
+    # the work (its band), and a faster agent handles more contacts in the same time
     lang_of = dict(zip(agents_df["agent_id"], agents_df["languages"], strict=True))
     main_aht = np.array([AHT_VOICE_S[lang_of[a][0]] for a in shifts["agent_id"]])
-    occupancy = shifts["shift"].map(eff["occupancy"]).to_numpy()
+    skill_of = truth.set_index("agent_id")["skill"]
+    speed = np.exp(-eff["handle_log"]["skill"] * skill_of.reindex(shifts["agent_id"]).to_numpy())
+    start_hour = pd.to_datetime(shifts["start_local"].str.slice(11, 16), format="%H:%M")
+    start_hour = (start_hour.dt.hour + start_hour.dt.minute / 60).to_numpy()
+    span_h = (shifts["end_utc"] - shifts["start_utc"]).dt.total_seconds().to_numpy() / 3600
+    steps = start_hour[:, None] + span_h[:, None] * (np.arange(40) + 0.5) / 40
+    occupancy = _clock_occupancy(steps).mean(axis=1)
     productive_s = shifts["paid_min"].to_numpy() * 60 * 0.85
-    expected = productive_s * occupancy / main_aht
+    expected = productive_s * occupancy / main_aht * speed
     expected = np.where(shifts["nesting"].to_numpy(), expected * 0.3, expected)
     per_shift = rng.poisson(expected)
     idx = np.repeat(np.arange(len(shifts)), per_shift)
@@ -484,9 +510,25 @@ def interactions(agents_df: pd.DataFrame, seed: int = DEMO_SEED):
 
     sh = shifts.iloc[idx].reset_index(drop=True)
     span = (sh["end_utc"] - sh["start_utc"]).dt.total_seconds().to_numpy()
-    started = sh["start_utc"] + pd.to_timedelta(rng.uniform(0, 1, n) * span * 0.97, unit="s")
+    # contacts come when the clock's occupancy is high (accept-reject on the local hour)
+    offset = np.full(n, np.nan)
+    todo = np.arange(n)
+    top = max(eff["occupancy"].values())
+    while len(todo):
+        u = rng.uniform(0, 1, len(todo)) * 0.97
+        keep = rng.random(len(todo)) * top < _clock_occupancy(
+            start_hour[idx[todo]] + u * span[todo] / 3600)
+        offset[todo[keep]] = u[keep]
+        todo = todo[~keep]
+    started = sh["start_utc"] + pd.to_timedelta(offset * span, unit="s")
     started = started.dt.floor("s")
-    band = sh["shift"].to_numpy()
+    # the band of a contact is that of its start in the site's local time
+    site_tz = dict(SITES)
+    local_hour = np.zeros(n, dtype=int)
+    for site, tz in site_tz.items():
+        at = (sh["site"] == site).to_numpy()
+        local_hour[at] = _local_hours(started[at], tz)
+    band = clock_band(local_hour)
 
     # which market: the agent's languages, weighted by each market's hourly volume then
     weights = np.zeros((n, len(MARKETS)))
