@@ -645,6 +645,28 @@ def _fit_kpi(kpi: str, cells: _Cells, n_agents: int, iterations: int) -> _Fit:
 # ---------------------------------------------------------------------------------------
 # per-agent values of a fitted KPI
 
+
+def _reference_effect(fit: _Fit) -> float:
+    """The effect that makes the model's expected total equal the observed total over
+    all cells (indirect standardisation: the operation's own average, contact-weighted,
+    as the reference of "expected")."""
+    c, family = fit.cells, fit.family
+    if family == "gaussian":
+        return float(np.sum(c.n * (c.y - fit.eta)) / np.sum(c.n))
+    if family == "gamma":
+        return float(math.log(np.sum(c.n * c.y) / np.sum(c.n * np.exp(fit.eta))))
+    if family == "poisson":
+        return float(math.log(max(np.sum(c.y), 1e-12) / np.sum(c.exposure * np.exp(fit.eta))))
+    observed = float(np.sum(c.y))
+    if observed <= 0 or observed >= np.sum(c.n):
+        return fit.post.mu
+
+    def gap(d):
+        return float(np.sum(c.n * special.expit(fit.eta + d))) - observed
+
+    return float(optimize.brentq(gap, -30.0, 30.0))
+
+
 _GH_X, _GH_W = np.polynomial.hermite.hermgauss(40)
 
 
@@ -666,16 +688,10 @@ def _agent_values(fit: _Fit, interval: float, higher_is_better: bool) -> pd.Data
     else:
         raw = _segment_sum(c.n * c.y, starts) / lik.n_agent
 
-    # expected: the agents' population on this agent's cells
-    if family == "binomial":
-        draws = mu + math.sqrt(2) * tau * _GH_X
-        marg = special.expit(fit.eta[:, None] + draws) @ _GH_W / math.sqrt(math.pi)
-        expected = _segment_sum(weight * marg, starts) / total_weight
-    elif family in ("gamma", "poisson"):
-        expected = _segment_sum(weight * np.exp(fit.eta), starts) / total_weight * math.exp(
-            mu + tau ** 2 / 2)
-    else:
-        expected = _segment_sum(weight * fit.eta, starts) / total_weight + mu
+    # expected: the whole operation's performance on this agent's cells
+    delta = _reference_effect(fit)
+    expected = _segment_sum(weight * _inverse_link(family, fit.eta + delta), starts) / (
+        total_weight)
 
     # own-mix value as a function of theta (per agent and grid point)
     def own(theta_rows: np.ndarray) -> np.ndarray:
@@ -1543,45 +1559,69 @@ def adjusted_aht(contact_log: pd.DataFrame, *, timezone: str | None = None,
     return out.sort_values("agent_id").reset_index(drop=True), fit.model
 
 
+def _describe_level(factor: str, level: str) -> str:
+    if factor == "queue_type":
+        name = QUEUE_NAMES.get(level)
+        return f"{level} ({name})" if name else level
+    if factor == "band":
+        return f"{level} band"
+    return f"{factor.replace('_', ' ')} {level}"
+
+
 def _mix_reasons(fit: _Fit, factors, ids, values, center: float):
-    """Why an agent's expected AHT differs from the whole log's: the factor whose mix
-    moves it most, and that factor's level that weighs most."""
+    """
+    Why an agent's expected AHT differs from the whole log's average: the factor
+    whose mix moves it most (on the log scale), and the one or two levels of it where
+    the agent's share differs most from the log's, weighted by how long those contacts
+    take compared with the log's average contact.
+    """
     coef = dict(zip(fit.model.coefficients["term"], fit.model.coefficients["estimate"],
                     strict=True))
     c, lik = fit.cells, fit.lik
-    w_all = c.n / c.n.sum()
-    reasons, mains = [], []
-    contrib_cell = {}
+    total = c.n.sum()
+    effects, center_share = {}, {}
     for f in factors:
-        contrib_cell[f] = c.factors[f].map(lambda v, f=f: coef.get(f"{f}={v}", 0.0)).to_numpy()
-    for row, agent in enumerate(values["agent"].to_numpy()):
-        sl = slice(lik.starts[row], lik.starts[row + 1] if row + 1 < len(lik.starts) else None)
+        level_of = c.factors[f].to_numpy()
+        shares = pd.Series(c.n).groupby(level_of).sum() / total
+        beta = pd.Series({lv: coef.get(f"{f}={lv}", 0.0) for lv in shares.index})
+        mean_beta = float(np.sum(shares * beta))
+        effects[f] = beta - mean_beta  # log ratio to the log's average contact
+        center_share[f] = shares
+    reasons, mains = [], []
+    ends = list(lik.starts[1:]) + [len(c.n)]
+    for row in range(len(values)):
+        sl = slice(lik.starts[row], ends[row])
         w = c.n[sl] / c.n[sl].sum()
-        parts, main = {}, {}
+        parts, main, own_share = {}, {}, {}
         for f in factors:
-            parts[f] = float(np.sum(w * contrib_cell[f][sl]) - np.sum(w_all * contrib_cell[f]))
             share = pd.Series(w).groupby(c.factors[f].to_numpy()[sl]).sum()
+            share = share.reindex(center_share[f].index, fill_value=0.0)
+            own_share[f] = share
+            parts[f] = float(np.sum((share - center_share[f]) * effects[f]))
             main[f] = (str(share.idxmax()), float(share.max()))
         mains.append(main)
         f = max(parts, key=lambda k: abs(parts[k]))
-        # the level of f that moves this agent's mix most: share x effect vs the log
-        levels = pd.Series(w).groupby(c.factors[f].to_numpy()[sl]).sum()
-        mean_effect = float(np.sum(w_all * contrib_cell[f]))
-        push = {lv: levels[lv] * (coef.get(f"{f}={lv}", 0.0) - mean_effect) for lv in levels.index}
-        level = max(push, key=lambda k: abs(push[k]) * np.sign(parts[f] or 1) * np.sign(
-            push[k] or 1)) if push else main[f][0]
-        ratio = math.exp(coef.get(f"{f}={level}", 0.0) - mean_effect)
-        name = QUEUE_NAMES.get(level, "") if f == "queue_type" else ""
-        what = f"{f.replace('_', ' ')} {level}" + (f" ({name})" if name else "")
+        push = ((own_share[f] - center_share[f]) * effects[f]).abs().sort_values(
+            ascending=False)
+        shown = []
+        for level in push.index[:2]:
+            if push[level] < 0.005 and shown:
+                break
+            shown.append(
+                f"{_describe_level(f, str(level))} {own_share[f][level]:.0%} of calls vs "
+                f"{center_share[f][level]:.0%} overall, {math.exp(effects[f][level]):.2f}x "
+                "the average handle time")
         e = float(values["expected"].iloc[row])
         r = float(values["raw"].iloc[row])
         n = int(values["n"].iloc[row])
-        harder = "longer" if e > center else "shorter"
+        if abs(e / center - 1) < 0.02:
+            verdict = f"a mix like the center's: expected {e:.0f} s vs {center:.0f} s overall"
+        else:
+            verdict = (f"a mix of {'longer' if e > center else 'shorter'} calls: expected "
+                       f"{e:.0f} s vs {center:.0f} s overall")
         reasons.append(
-            f"{levels[level]:.0%} of calls are {what}, {ratio:.2f}x the log's average "
-            f"handle time; expected {e:.0f} s for this mix vs {center:.0f} s overall "
-            f"({harder} calls), raw {r:.0f} s on {n:,} calls ({r / e - 1:+.0%} vs expected)")
-        del agent
+            f"{verdict} ({'; '.join(shown)}); raw {r:.0f} s on {n:,} calls is "
+            f"{abs(r / e - 1):.0%} {'slower' if r > e else 'faster'} than expected")
     return reasons, mains
 
 
