@@ -162,6 +162,34 @@ def cmd_staff(args) -> int:
     return 0
 
 
+def cmd_forecast(args) -> int:
+    from wfm import forecast
+
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    history = pipeline.load_inputs(scenario, store_path=args.store).history
+    t0 = time.perf_counter()
+    with Bar(f"forecasting {scenario.name}") as bar:
+        result = forecast.forecast_scenario(scenario, history, progress=bar)
+    path = forecast.write_forecast(result, args.out_dir)
+    elapsed = time.perf_counter() - t0
+    print(forecast.headline(result))
+    rows = []
+    for row in result.meta["per_series"]:
+        wape = row["wape"]
+        rows.append({"series": f"{row['market']}/{row['language']}/{row['channel']}",
+                     "model": row["model"], "wape": wape.get(row["model"]),
+                     "seasonal_naive": wape.get("seasonal_naive"),
+                     "historical_average": wape.get("historical_average")})
+    print("\nbacktest WAPE per series (one-week-ahead windows before the cutoff):")
+    print(_table(rows))
+    for w in result.meta["warnings"]:
+        print(f"warning: {w}")
+    n = max(result.meta["series"], 1)
+    print(f"\n{path} and {path.with_suffix('.json').name}: {len(result.frame):,} rows; "
+          f"{elapsed:.1f} s ({elapsed / n:.2f} s per series)")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------
 
 
@@ -222,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/<scenario>)")
     store_option(p, default=None)
     p.set_defaults(func=cmd_staff)
+
+    p = sub.add_parser("forecast", help="hourly contacts and AHT per market, language and "
+                       "channel, with the model chosen by backtest",
+                       description="Forecast every series of the scenario from the end of "
+                       "the history to the end of the planning week; write "
+                       "<out-dir>/<scenario>_<cutoff>.parquet and a JSON beside it (model per "
+                       "series, backtest accuracy vs the baselines, settings).")
+    p.add_argument("scenario", help="scenario file or name in scenarios/")
+    p.add_argument("--out-dir", default="forecasts",
+                   help="folder for the forecast files (default forecasts)")
+    store_option(p, default=None)
+    p.set_defaults(func=cmd_forecast)
     return parser
 
 

@@ -124,6 +124,26 @@ def summarize_history(ctx: RunContext) -> None:
     }
 
 
+def forecast_contacts(ctx: RunContext) -> None:
+    """Hourly contacts and AHT per series for the planning window (``wfm.forecast``):
+    the scenario's forecast.path, else a matching file in forecasts/, else made now."""
+    from wfm import forecast
+
+    result = forecast.for_scenario(ctx.scenario, ctx.inputs.history)
+    start, end = ctx.scenario.planning.start_utc, ctx.scenario.planning.end_utc
+    frame = result.frame
+    frame = frame[(frame["interval_start"] >= start) & (frame["interval_start"] < end)]
+    ctx.frames["forecast"] = frame.reset_index(drop=True)
+    meta = result.meta
+    ctx.summary["forecast"] = {
+        "source": result.source, "file": None if result.path is None else str(result.path),
+        **{k: meta.get(k) for k in ("cutoff", "horizon_h", "method", "series", "models",
+                                    "backtest")},
+    }
+    ctx.warnings.extend(meta.get("warnings", []))
+    ctx.summary.setdefault("headline", []).append(forecast.headline(result))
+
+
 def staff_requirements(ctx: RunContext) -> None:
     """Forecast -> requirement per queue and interval (``wfm.staffing``); skipped with a
     warning when no stage has put a forecast in ``ctx.frames``."""
@@ -148,6 +168,7 @@ def staff_requirements(ctx: RunContext) -> None:
 #: for the terminal in ``ctx.summary["headline"]``.
 STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("history summary", summarize_history),
+    ("forecast", forecast_contacts),
     # keep "staffing" right after the forecast stage: it reads ctx.frames["forecast"]
     ("staffing", staff_requirements),
 ]
