@@ -1626,6 +1626,80 @@ def _mix_reasons(fit: _Fit, factors, ids, values, center: float):
 
 
 # ---------------------------------------------------------------------------------------
+# wiring: scenario -> settings, run summary
+
+
+def settings_for(scenario, **overrides) -> ScorecardSettings:
+    """
+    Scorecard settings from a scenario: its sites' zones, and the night band of its
+    roster rules (night from ``night_start``, day from ``night_end``; the evening
+    starts at 14:00, or halfway between when 14:00 does not fall between them).
+    """
+    rules = scenario.roster.rules
+    day = _hhmm_min(rules.night_end, "roster.rules.night_end")
+    night = _hhmm_min(rules.night_start, "roster.rules.night_start")
+    evening = "14:00"
+    if not 0 < (14 * 60 - day) % 1440 < (night - day) % 1440:
+        mid = (day + ((night - day) % 1440) // 2) % 1440
+        evening = f"{mid // 60:02d}:{mid % 60:02d}"
+    values = {"site_zones": dict(scenario.site_zones) or None, "day_start": rules.night_end,
+              "evening_start": evening, "night_start": rules.night_start}
+    values.update(overrides)
+    return ScorecardSettings(**values)
+
+
+def summarize(result: ScorecardResult, *, top: int = 3) -> dict:
+    """A JSON-ready summary of the scorecards (run summaries, the CLI)."""
+    comp = result.composite
+    best = comp.sort_values("rank").head(top)
+    out = {
+        "agents": int(len(comp)),
+        "contacts": int(result.diagnostics.get("contacts", 0)),
+        "seconds": result.diagnostics.get("seconds"),
+        "kpis": [k for k in KPIS if k in result.models],
+        "night_agents": int((comp["night_share"] > 0.5).sum()),
+        "night_gap_sd": night_gap(comp),
+        "raw_night_gap_sd": night_gap(comp, column="raw_score"),
+        "top": [{"agent_id": r.agent_id, "rank": int(r.rank), "score": round(r.score, 3),
+                 "raw_rank": int(r.raw_rank)} for r in best.itertuples()],
+        "largest_rank_changes": [
+            {"agent_id": r.agent_id, "raw_rank": int(r.raw_rank), "rank": int(r.rank),
+             "night_share": round(r.night_share, 3)}
+            for r in comp.assign(change=(comp["raw_rank"] - comp["rank"]).abs())
+            .sort_values(["change", "agent_id"], ascending=[False, True]).head(top)
+            .itertuples()],
+        "models": {k: {"family": m.family, "cells": m.cells, "agents_sd": round(m.tau, 4),
+                       "night_effect": _night_effect(m)} for k, m in result.models.items()},
+    }
+    if result.roster_sites is not None:
+        rs = result.roster_sites
+        out["roster_fairness"] = rs[rs["metric"].isin(["nights", "weekend_days"])].round(
+            3).to_dict("records")
+    for k, v in list(out.items()):
+        if isinstance(v, float) and not np.isfinite(v):
+            out[k] = None
+    return out
+
+
+def _night_effect(model: KpiModel) -> float | None:
+    coef = model.coefficients.set_index("term")["estimate"]
+    if "band=night" not in coef:
+        return None
+    return round(float(coef["band=night"] - coef.get("band=day", 0.0)), 4)
+
+
+def headline(summary: dict) -> str:
+    """One line for the terminal."""
+    gap, raw = summary.get("night_gap_sd"), summary.get("raw_night_gap_sd")
+    text = (f"KPI scorecards: {summary['agents']} agents on {summary['contacts']:,} contacts, "
+            f"{len(summary['kpis'])} KPIs adjusted for shift band and contact mix")
+    if gap is not None and raw is not None:
+        text += (f"; the {summary['night_agents']} mostly-night agents score {gap:+.2f} SD "
+                 f"against the others ({raw:+.2f} SD on raw KPIs)")
+    return text
+
+
+# ---------------------------------------------------------------------------------------
 # outputs
 
 
