@@ -162,6 +162,26 @@ def staff_requirements(ctx: RunContext) -> None:
     ctx.summary.setdefault("headline", []).extend(staffing.headline(ctx.summary["staffing"]))
 
 
+def kpi_scorecards(ctx: RunContext) -> None:
+    """Shift-adjusted KPI scorecards (``wfm.fairness``) when the inputs hold interactions;
+    a problem with them is a warning, not the end of the run."""
+    from wfm import fairness
+
+    if ctx.inputs.interactions is None or ctx.inputs.interactions.empty:
+        return
+    try:
+        result = fairness.scorecards(ctx.inputs.interactions, ctx.inputs.agents,
+                                     settings=fairness.settings_for(ctx.scenario),
+                                     shifts=ctx.inputs.shifts)
+    except InputError as exc:
+        ctx.warnings.append(f"KPI scorecards skipped: {exc}")
+        return
+    ctx.frames["scorecard"] = result.kpis
+    ctx.frames["composite"] = result.composite
+    ctx.summary["kpi"] = fairness.summarize(result)
+    ctx.summary.setdefault("headline", []).append(fairness.headline(ctx.summary["kpi"]))
+
+
 #: (name, stage) in order; later stages read what earlier ones put in ``ctx.frames``.
 #: The order is: history summary, forecast, staffing, roster, coverage, KPI scorecards.
 #: A stage adds frames (``ctx.frames["forecast"]``, ...), summary entries, and lines
@@ -171,6 +191,8 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("forecast", forecast_contacts),
     # keep "staffing" right after the forecast stage: it reads ctx.frames["forecast"]
     ("staffing", staff_requirements),
+    # keep "KPI scorecards" last (it needs only the interactions)
+    ("KPI scorecards", kpi_scorecards),
 ]
 
 
