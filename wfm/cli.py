@@ -190,6 +190,47 @@ def cmd_forecast(args) -> int:
     return 0
 
 
+def cmd_kpi(args) -> int:
+    from wfm import fairness, io
+
+    if (args.file is None) == (not args.from_store):
+        raise InputError("wfm kpi: give an interactions FILE or --from-store (one of them)")
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    store_path = Path(args.store or scenario.data.store)
+    shifts = None
+    if args.from_store or not args.agents:
+        if not store_path.is_file():
+            raise InputError(f"{store_path}: the store does not exist; run `wfm demo` or "
+                             "`wfm ingest FILE`, or give FILE with --agents AGENTS.csv")
+        with Store(store_path, read_only=True) as store:
+            counts = store.counts()
+            agents = store.agents()
+            if args.from_store:
+                if not counts["interactions"]:
+                    raise InputError(f"{store_path}: the store holds no interactions; ingest "
+                                     "some with `wfm ingest FILE --format interactions`")
+                interactions = store.interactions()
+                shifts = store.shifts() if counts["shifts"] else None
+    if args.file is not None:
+        interactions, _ = io.read_interactions(args.file)
+    if args.agents:
+        agents, _ = io.read_agents(args.agents)
+    result = fairness.scorecards(interactions, agents, settings=fairness.settings_for(scenario),
+                                 shifts=shifts)
+    paths = fairness.write_scorecards(result, args.out)
+    print(fairness.headline(fairness.summarize(result)))
+    top = result.composite.sort_values("rank").head(args.top)
+    print(f"\nthe {len(top)} best composite scores (rank 1 = best; raw_rank on unadjusted "
+          "KPIs):")
+    print(_table(top.round({"night_share": 2, "score": 2, "score_lo": 2, "score_hi": 2})
+                 .to_dict("records"), ["rank", "rank_lo", "rank_hi", "agent_id", "site", "role",
+                                       "contacts", "night_share", "score", "score_lo",
+                                       "score_hi", "raw_rank"]))
+    print(f"\n{', '.join(str(p) for p in paths.values())}; "
+          f"{result.diagnostics['seconds']:.1f} s")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------
 
 
@@ -262,6 +303,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the forecast files (default forecasts)")
     store_option(p, default=None)
     p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("kpi", help="shift-adjusted KPI scorecards of the agents (CSV and HTML)",
+                       description="Score every agent's AHT, FCR, CSAT, QA, complaints, "
+                       "escalations and contacts per productive hour against what their shifts "
+                       "and contact mix make possible; write scorecard.csv, composite.csv and "
+                       "scorecards.html to --out.")
+    p.add_argument("file", nargs="?", help="interactions file (CSV or Parquet, contract "
+                   "'interactions'); or use --from-store")
+    p.add_argument("--from-store", action="store_true",
+                   help="read interactions, agents and worked shifts from the store")
+    p.add_argument("--agents", help="agents file (CSV); default: the store's agents")
+    p.add_argument("--scenario", default="baseline",
+                   help="scenario for the sites' time zones and the night band (default "
+                   "baseline)")
+    p.add_argument("--out", default="runs/kpi", help="output folder (default runs/kpi)")
+    p.add_argument("--top", type=int, default=10, help="agents to print (default 10)")
+    store_option(p, default=None)
+    p.set_defaults(func=cmd_kpi)
     return parser
 
 
