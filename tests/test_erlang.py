@@ -386,6 +386,14 @@ def test_chat_is_an_erlang_c_queue_of_slots():
     # one chat at a time is a voice queue
     assert erlang.chat_required_agents(traffic, 476.0, concurrency=1, first_response_s=30,
                                        target_service_level=0.8) == slots
+    # targets broadcast with the load, Series in, Series out
+    loads = pd.Series([12.0, 0.0, 30.0], index=["a", "b", "c"])
+    per = erlang.chat_required_agents(loads, 476.0, concurrency=2,
+                                      target_service_level=pd.Series([0.8, 0.8, 0.9],
+                                                                     index=loads.index))
+    assert list(per.index) == ["a", "b", "c"] and per["a"] == agents and per["b"] == 0
+    assert per["c"] == math.ceil(erlang.required_agents(30.0, 476.0, answer_target_s=30,
+                                                        target_service_level=0.9) / 2)
     # more concurrency, fewer agents
     assert erlang.chat_required_agents(traffic, 476.0, concurrency=3, first_response_s=30,
                                        target_service_level=0.8) < agents

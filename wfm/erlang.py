@@ -866,13 +866,16 @@ def chat_required_agents(traffic_erl, aht_s, *, concurrency=2, first_response_s=
         Agents [agents]: ceil(slots / concurrency), where slots is the Erlang C
         requirement of the slot queue (see :func:`chat_service_level` for the model).
     """
-    kind = _Kind([traffic_erl, aht_s, concurrency])
-    a, h, k = kind.flat()
+    kind = _Kind([traffic_erl, aht_s, concurrency, first_response_s,
+                  np.nan if target_service_level is None else target_service_level,
+                  np.nan if target_asa_s is None else target_asa_s, max_occupancy])
+    a, h, k, t, sl_t, asa_t, occ_t = kind.flat()
     _check("concurrency", k, positive=True)
-    slots = np.asarray(required_agents(a, h, answer_target_s=first_response_s,
-                                       target_service_level=target_service_level,
-                                       target_asa_s=target_asa_s,
-                                       max_occupancy=max_occupancy), dtype=float)
+    slots = np.asarray(required_agents(
+        a, h, answer_target_s=t,
+        target_service_level=None if target_service_level is None else sl_t,
+        target_asa_s=None if target_asa_s is None else asa_t, max_occupancy=occ_t),
+        dtype=float)
     return kind.wrap(np.ceil(slots / k), integer=True)
 
 
