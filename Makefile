@@ -38,3 +38,8 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) runs wfm.duckdb wfm.duckdb.wal .pytest_cache
+
+# Forecast acceptance figures: Anonymous Bank (../shared/data) and the demo world.
+.PHONY: bench-forecast
+bench-forecast: venv
+	$(BIN)/python benchmarks/forecast_bench.py

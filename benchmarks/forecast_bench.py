@@ -1,0 +1,193 @@
+"""
+Forecast benchmark: the acceptance figures of the forecaster (issue 4).
+
+1. Anonymous Bank (../shared/data/anonymous_bank, January and February 1999, hourly):
+   queues PS and NW and the total over every queue; rolling one-day-ahead (21 windows,
+   a day apart) and one-week-ahead (3 windows, a week apart) backtests over the last
+   three weeks of February. Auto vs seasonal naive vs historical average.
+2. Demo world: one-week-ahead backtest over the last 8 weeks with the scenario's
+   holidays and promotions known: WAPE vs seasonal naive, 80 % interval coverage.
+3. Speed: fit, backtest and forecast of every demo series, timed per series, with the
+   seasonal-naive-only forecaster timed in the same run as the baseline.
+
+Run: ``make bench-forecast`` or ``.venv/bin/python benchmarks/forecast_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from wfm import demo, io
+from wfm import forecast as fc
+from wfm import scenario as scenario_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = ROOT.parent / "shared" / "data" / "anonymous_bank"
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+QUEUES = {"PS": ("he", "voice"), "NW": ("he", "voice-nw"), "total": ("all", "total")}
+NAMES = ("auto", "seasonal_naive", "historical_average")
+
+
+def bank_history(folder: Path = BANK) -> pd.DataFrame:
+    """PS, NW and the total of every queue, hourly, January and February 1999."""
+    parts = []
+    for name in ("january.txt", "february.txt"):
+        history, _ = io.read_history(folder / name, format="anonymous-bank", interval_min=60)
+        parts.append(history[["interval_start", "market", "language", "channel", "contacts",
+                              "aht_s"]])
+    history = pd.concat(parts, ignore_index=True)
+    handle = (history["aht_s"].fillna(0) * history["contacts"]).groupby(
+        history["interval_start"]).sum()
+    handled = history["contacts"].where(history["aht_s"].notna(), 0).groupby(
+        history["interval_start"]).sum()
+    total = history.groupby("interval_start", as_index=False)["contacts"].sum()
+    aht = handle / handled.where(handled > 0)
+    total["aht_s"] = aht.reindex(total["interval_start"]).to_numpy()
+    total = total.assign(market="IL", language="all", channel="total")
+    keep = history[history[["language", "channel"]].apply(tuple, axis=1).isin(
+        [QUEUES["PS"], QUEUES["NW"]])]
+    out = pd.concat([keep, total[keep.columns]], ignore_index=True)
+    out["contacts"] = out["contacts"].astype("int64")
+    return out.sort_values(["interval_start", "market", "language", "channel"]).reset_index(
+        drop=True)
+
+
+def bank_forecaster(method: str = "auto") -> fc.Forecaster:
+    return fc.Forecaster(method, zones={"IL": "Asia/Jerusalem"}, holiday_countries={"IL": "IL"})
+
+
+def queue_of(channel: str) -> str:
+    return {v[1]: k for k, v in QUEUES.items()}[channel]
+
+
+def run_bank(folder: Path = BANK) -> tuple[pd.DataFrame, dict]:
+    """WAPE per queue, horizon and model; and auto's picks per queue and horizon."""
+    history = bank_history(folder)
+    rows, picks = [], {}
+    for label, horizon_h, n_windows in (("1 day", 24, 21), ("1 week", 168, 3)):
+        bt = bank_forecaster().backtest(history, horizon_h, n_windows, horizon_h)
+        acc = fc.accuracy(bt)
+        for r in acc.itertuples():
+            rows.append({"queue": queue_of(r.channel), "horizon": label, "model": r.model,
+                         "wape": r.wape, "coverage": r.coverage, "windows": n_windows,
+                         "first_cutoff": bt["cutoff"].min(), "last_cutoff": bt["cutoff"].max()})
+        auto = bt[bt["model"] == "auto"].drop_duplicates(["channel", "cutoff"])
+        for channel, part in auto.groupby("channel"):
+            picks[(queue_of(channel), label)] = part["chosen"].value_counts().to_dict()
+    return pd.DataFrame(rows), picks
+
+
+def run_demo(weeks: int = 8, series_limit: int | None = None):
+    """
+    Per demo series: backtest (one week ahead, ``weeks`` windows), fit and forecast of
+    the auto forecaster, then the same with the seasonal naive only; time both.
+    """
+    scenario = scenario_mod.load(BASELINE)
+    history = demo.history()
+    keys = list(history.groupby(["market", "language", "channel"]).groups)[:series_limit]
+    frames, timing = [], []
+    for key in keys:
+        part = history[(history["market"] == key[0]) & (history["language"] == key[1])
+                       & (history["channel"] == key[2])].reset_index(drop=True)
+        times = {}
+        for method in ("auto", "seasonal_naive"):
+            t0 = time.perf_counter()
+            f = fc.Forecaster.from_scenario(scenario, method=method, series=[key])
+            bt = f.backtest(part, 168, weeks, 168)
+            f.fit(part)
+            forecast = f.predict(168)
+            times[method] = time.perf_counter() - t0
+            if method == "auto":
+                frames.append(bt)
+                model = str(forecast["model"].iloc[0])
+        timing.append({"series": "/".join(key), "auto_s": times["auto"],
+                       "seasonal_naive_s": times["seasonal_naive"], "model": model})
+    return pd.concat(frames, ignore_index=True), pd.DataFrame(timing)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bank", type=Path, default=BANK, help="Anonymous Bank folder")
+    parser.add_argument("--series", type=int, help="only the first N demo series")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore", fc.ForecastWarning)
+    pd.set_option("display.width", 160)
+    ok = True
+
+    print("== Anonymous Bank: rolling backtests over the last three weeks of February 1999")
+    if (args.bank / "january.txt").is_file():
+        t0 = time.perf_counter()
+        bank, picks = run_bank(args.bank)
+        table = bank.pivot_table(index=["queue", "horizon"], columns="model", values="wape")
+        table = table.reindex([(q, h) for q in QUEUES for h in ("1 day", "1 week")])
+        first, last = bank["first_cutoff"].min(), bank["last_cutoff"].max()
+        print(f"cutoffs {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC "
+              f"(local midnight, Asia/Jerusalem); {time.perf_counter() - t0:.1f} s")
+        print(f"{'queue':<6} {'horizon':<7} {'auto':>7} {'s.naive':>8} {'hist.avg':>9} "
+              f"{'vs s.naive':>11} {'vs hist.avg':>12}  checks")
+        for (queue, horizon), r in table.iterrows():
+            vs_naive = r["auto"] / r["seasonal_naive"] - 1
+            vs_average = r["auto"] / r["historical_average"] - 1
+            checks = [("auto >= 10 % below s.naive", vs_naive <= -0.10),
+                      ("auto <= hist.avg", r["auto"] <= r["historical_average"] + 1e-12)]
+            ok &= all(c for _, c in checks)
+            print(f"{queue:<6} {horizon:<7} {r['auto']:7.3f} {r['seasonal_naive']:8.3f} "
+                  f"{r['historical_average']:9.3f} {vs_naive:+11.1%} {vs_average:+12.1%}  "
+                  + ", ".join(f"{name}: {'PASS' if c else 'FAIL'}" for name, c in checks))
+        print("other models (WAPE):")
+        others = [c for c in table.columns if c not in NAMES]
+        print(table[others].round(3).to_string())
+        print("auto's picks (windows per model; a+b is the mean of a and b):")
+        for (queue, horizon), counts in sorted(picks.items()):
+            print(f"  {queue:<6} {horizon:<7} " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+    else:
+        print(f"skipped: {args.bank} not found")
+
+    print("\n== Demo world: one-week-ahead backtest over the last 8 weeks, holidays and "
+          "promotions known")
+    bt, timing = run_demo(series_limit=args.series)
+    pooled = fc.accuracy(bt, by=["model"]).set_index("model")
+    auto, naive = pooled.loc["auto"], pooled.loc["seasonal_naive"]
+    average = pooled.loc["historical_average"]
+    gain = auto["wape"] / naive["wape"] - 1
+    coverage_ok = 0.70 <= auto["coverage"] <= 0.90
+    ok &= gain <= -0.15 and coverage_ok
+    print(pooled[["n", "wape", "mase", "bias", "coverage"]].round(3).to_string())
+    print(f"auto WAPE {auto['wape']:.3f} vs seasonal naive {naive['wape']:.3f}: {gain:+.1%} "
+          f"(needs <= -15 %: {'PASS' if gain <= -0.15 else 'FAIL'}); vs historical average "
+          f"{average['wape']:.3f}: {auto['wape'] / average['wape'] - 1:+.1%}")
+    print(f"80 % interval coverage of auto: {auto['coverage']:.1%} (needs 70-90 %: "
+          f"{'PASS' if coverage_ok else 'FAIL'})")
+    per_series = fc.accuracy(bt).pivot_table(index=["market", "language", "channel"],
+                                             columns="model", values="wape")
+    better = (per_series["auto"] < per_series["seasonal_naive"] * 0.85).sum()
+    print(f"series where auto is >= 15 % below seasonal naive: {better} of {len(per_series)}")
+    picks = bt[bt["model"] == "auto"].drop_duplicates(["market", "language", "channel",
+                                                       "cutoff"])["chosen"].value_counts()
+    print("auto's picks over the backtest windows: "
+          + ", ".join(f"{m} {n}" for m, n in picks.items()))
+
+    print("\n== Speed: backtest (8 windows) + fit + 168 h forecast per demo series, 52 weeks "
+          "of hourly history each")
+    print(timing.assign(ratio=timing["auto_s"] / timing["seasonal_naive_s"]).round(2)
+          .to_string(index=False))
+    total, base = timing["auto_s"].sum(), timing["seasonal_naive_s"].sum()
+    speed_ok = total < 60
+    ok &= speed_ok
+    print(f"total {total:.1f} s for {len(timing)} series ({total / len(timing):.2f} s per "
+          f"series; needs < 60 s: {'PASS' if speed_ok else 'FAIL'}); seasonal naive alone "
+          f"{base:.1f} s in the same run (ratio {total / base:.1f}x)")
+    print("forecast models chosen at the cutoff: "
+          + ", ".join(f"{m} {n}" for m, n in timing["model"].value_counts().items()))
+    print("\nall acceptance checks pass" if ok else "\nsome acceptance checks FAIL (see above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
