@@ -198,7 +198,16 @@ class _Series:
 
     @property
     def how0(self) -> int:
-        return int(self.anchor.dayofweek) * 24
+        return int(self.anchor.day_of_week) * 24
+
+    def pad_to(self, n: int) -> None:
+        """Gaps after the last observed hour up to position ``n`` (a series that ended
+        before the cutoff)."""
+        extra = n - len(self.y)
+        if extra > 0:
+            self.y = np.concatenate([self.y, np.full(extra, np.nan)])
+            self.handle_s = np.concatenate([self.handle_s, np.zeros(extra)])
+            self.handled = np.concatenate([self.handled, np.zeros(extra)])
 
     def hour_of_week(self, pos: np.ndarray) -> np.ndarray:
         return (self.how0 + pos) % HOURS_PER_WEEK
@@ -883,6 +892,7 @@ class Forecaster:
             pos = s.positions(hours)
             end = int(pos[0])
             n_local = int(pos.max()) - end + 1
+            s.pad_to(end)
             self._calendar(s, end + n_local)
             st = self.settings
             local: dict[str, np.ndarray | None] = {}
