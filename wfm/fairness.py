@@ -83,6 +83,7 @@ from __future__ import annotations
 import html
 import math
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,7 +495,10 @@ def _empirical_bayes(lik: _Likelihood, start: tuple[float, float] | None = None,
     grid stops moving), so both agents with 5 and with 5,000 contacts are resolved.
     ``start`` and ``grid`` warm-start from a previous fit of the same cells.
     """
-    weak_mode, weak_sd = lik.mode(0.0, _WEAK_SD ** 2)
+    # binomial and Poisson effects can be infinite (no complaint at all): a very weak
+    # prior keeps them finite; the others always have a finite maximum
+    weak_var = _WEAK_SD ** 2 if lik.family in ("binomial", "poisson") else 1e12
+    weak_mode, weak_sd = lik.mode(0.0, weak_var)
     if start is None:
         mu = float(np.average(weak_mode, weights=1 / weak_sd ** 2))
         tau = float(np.sqrt(max(np.var(weak_mode) - np.mean(weak_sd ** 2), 1e-4)))
@@ -555,6 +559,7 @@ def _glm(family: str, X: np.ndarray, n, y, exposure, offset, start=None):
     """statsmodels GLM on cell statistics; Newton steps from ``start`` when given (the
     p x p solves stay cheap on a busy machine, where IRLS's least squares do not)."""
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     fam = _family(family)
     if family == "binomial":
@@ -566,7 +571,12 @@ def _glm(family: str, X: np.ndarray, n, y, exposure, offset, start=None):
         model = sm.GLM(endog, X, family=fam, var_weights=n, offset=offset)
     if start is None:
         return model.fit()
-    return model.fit(method="newton", start_params=start, maxiter=50, disp=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
+        res = model.fit(method="newton", start_params=start, maxiter=50, disp=False)
+    if not res.mle_retvals.get("converged", False):
+        res = model.fit(start_params=start)  # IRLS, the robust way
+    return res
 
 
 def _glm_pooled(family: str, cells: _Cells, X: np.ndarray):
@@ -1348,7 +1358,8 @@ def gini(values) -> float:
     if (x < 0).any():
         raise ValueError("gini: values must be >= 0")
     n = len(x)
-    return float((2 * np.sum(np.arange(1, n + 1) * x) / (n * x.sum())) - (n + 1) / n)
+    g = (2 * np.sum(np.arange(1, n + 1) * x) / (n * x.sum())) - (n + 1) / n
+    return float(max(g, 0.0))  # equal values can round to -1e-16
 
 
 def roster_fairness(roster: pd.DataFrame, agents: pd.DataFrame, *,
