@@ -43,3 +43,8 @@ clean:
 .PHONY: bench-forecast
 bench-forecast: venv
 	$(BIN)/python benchmarks/forecast_bench.py
+
+# KPI scorecard acceptance figures: the demo world's truth and the Anonymous Bank (../shared/data).
+.PHONY: bench-kpi
+bench-kpi: venv
+	$(BIN)/python benchmarks/kpi_bench.py
