@@ -50,8 +50,9 @@ it); 400,000 contacts become about 10,000 cells. Then, per KPI:
 3. **Values reported per agent and KPI** (frame ``kpis``, contract ``scorecard``):
 
    - ``raw``: the agent's own value (mean handle time, share resolved, ...);
-   - ``expected``: what the agents' population averages on this agent's cells (the
-     model's prediction integrated over the distribution of agent effects);
+   - ``expected``: what the operation as a whole achieves on this agent's cells (the
+     model's prediction with the one agent effect that makes the expected total equal
+     the observed total over all contacts: indirect standardisation);
    - ``adjusted``: the agent's effect applied to the whole operation's contact mix,
      a common scale on which agents of different shifts compare (posterior mean,
      with ``adjusted_lo`` .. ``adjusted_hi``);
@@ -61,18 +62,27 @@ it); 400,000 contacts become about 10,000 cells. Then, per KPI:
      17 s above peers like you (90 % interval 5..29 s)."
    - ``target`` and ``meets_target`` judge the *adjusted* value: targets stay the
      same for everyone, the comparison is what is made fair.
+   - ``z`` = ``sign * (posterior mean - mu) / tau`` with its sd ``z_sd``: the KPI's
+     score in units of the true between-agent spread (higher is better; ``sign`` is
+     -1 for AHT, complaints and escalations); it tends to 0 for a KPI that does not
+     tell agents apart. ``unshrunk_z`` is the same from the maximum-likelihood effect
+     (with a very weak N(0, 3^2) prior on the logit / log scale for rates and counts,
+     so that "no complaint in 12 contacts" stays finite).
 
-4. **Composite.** A KPI's score is ``z = sign * (posterior mean - mu) / tau``
-   (higher is better; ``sign`` is -1 for AHT, complaints and escalations), which is
-   on the scale of the true between-agent spread and tends to 0 for a KPI that
-   does not tell agents apart. Group scores (efficiency: AHT; quality: FCR, CSAT,
-   QA, complaints; cost: contacts per productive hour) are weighted by role
-   (DESIGN.md: front line 35/50/15, ...). Escalation rate is tracked with weight 0
-   (no fixed target), so at most six KPIs count. The composite's interval assumes
-   independent KPIs; ``rank_lo``..``rank_hi`` come from simulating the posteriors.
-   ``raw_score`` is the same composite from the raw values (z-scores across
-   agents) and ``unshrunk_score`` from the adjusted but unshrunk (maximum
-   likelihood) effects, for comparison.
+4. **Composite.** Group weights by role (DESIGN.md: efficiency / quality / cost, front
+   line 35/50/15, ...; efficiency: AHT; quality: FCR 0.35, CSAT 0.25, QA 0.25,
+   complaints 0.15; cost: contacts per productive hour); escalation rate is tracked
+   with weight 0 (no fixed target), so six KPIs count. The KPIs are combined with a
+   multivariate normal prior (:func:`_joint_posterior`): each KPI's exact posterior is
+   turned back into the normal likelihood that gives it, and the agents' true KPI
+   scores are N(0, R) with R the correlation between KPIs estimated from the agents.
+   One agent's KPIs move together (a skilled agent is faster *and* resolves more), so
+   the composite is known better, and shrunk less, than each KPI alone; a KPI with no
+   information for an agent (no ratings, or no complaint in a few contacts) counts as
+   unknown, not as average. The composite comes with an interval and a rank; the rank
+   interval ``rank_lo``..``rank_hi`` comes from simulating the posteriors.
+   ``raw_score`` is the same weighting of the raw values (z-scores across agents) and
+   ``unshrunk_score`` of the unshrunk scores, for comparison.
 
 Roster fairness (:func:`roster_fairness`) counts nights, weekend days and paid
 minutes per agent and their spread and Gini coefficient per site.
