@@ -1020,8 +1020,12 @@ def explain_kpi(kpi: str, row, *, interval: float = 0.9, few_contacts: int = 50)
     if tiny:
         where = "level with peers like you"
     else:
-        where = (f"{_format(kpi, size).replace(' %', ' points') if spec.unit == 'fraction' else _format(kpi, size)} "  # noqa: E501
-                 f"{'above' if d > 0 else 'below'} peers like you")
+        amount = _format(kpi, size)
+        if spec.unit == "fraction":
+            amount = amount.replace(" %", " points")
+        elif spec.unit == "points":
+            amount += " points"
+        where = f"{amount} {'above' if d > 0 else 'below'} peers like you"
     extra = ""
     if kpi == "contacts_per_hour" and np.isfinite(row.get("exposure_h", np.nan)):
         extra = f" over {row['exposure_h']:,.0f} paid hours"
@@ -1769,7 +1773,9 @@ details{margin:0 0 1em 0}
 
 def _esc(v) -> str:
     if isinstance(v, float):
-        return "" if not np.isfinite(v) else f"{v:.3g}"
+        if not np.isfinite(v):
+            return ""
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
     return html.escape(str(v))
 
 
@@ -1792,11 +1798,11 @@ def to_html(result: ScorecardResult) -> str:
         "<h1>Shift-adjusted KPI scorecards</h1>",
         f"<p>{len(comp)} agents, {result.diagnostics.get('contacts', 0):,} contacts. Bands in "
         f"site-local time: day from {s.day_start}, evening from {s.evening_start}, night from "
-        f"{s.night_start}. Each agent is compared with what the agents' population achieves "
-        "on the same shifts and contact mix; agents with few contacts are pulled towards the "
+        f"{s.night_start}. Each agent is compared with what the operation achieves on the "
+        "same shifts and contact mix; agents with few contacts are pulled towards the "
         f"average; intervals are {s.interval * 100:.0f} %.</p>",
-        f"<p>Agents with most contacts at night score {_esc(gap)} SD against the others "
-        f"after adjustment ({_esc(raw_gap)} SD on raw KPIs).</p>",
+        f"<p>Agents with most contacts at night score {gap:+.2f} SD against the others "
+        f"after adjustment ({raw_gap:+.2f} SD on raw KPIs).</p>",
         "<h2>Composite (role-weighted)</h2><table><tr><th>rank</th><th>rank interval</th>"
         "<th>agent</th><th>site</th><th>role</th><th>contacts</th><th>night</th>"
         "<th>score</th><th>interval</th><th></th><th>raw rank</th>"
