@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 from fractions import Fraction
 
@@ -23,6 +24,17 @@ def exact_erlang_b(agents: int, traffic: Fraction) -> Fraction:
     for n in range(1, agents + 1):
         inv = 1 + inv * n / traffic
     return 1 / inv
+
+
+def precise_erlang_b(agents: int, traffic: Fraction) -> float:
+    """Erlang B by the same recursion in 50-digit decimal arithmetic (fast for big N)."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        a = decimal.Decimal(traffic.numerator) / decimal.Decimal(traffic.denominator)
+        inv = decimal.Decimal(1)
+        for n in range(1, agents + 1):
+            inv = 1 + inv * n / a
+        return float(1 / inv)
 
 
 def _rows():
@@ -88,6 +100,25 @@ def test_erlang_b_matches_exact_rational_arithmetic():
         ours = erlang.erlang_b(a, agents)
         worst = max(worst, abs(ours - exact) / exact)
     assert worst < 1e-12
+
+
+@pytest.mark.parametrize("traffic", [
+    Fraction(16), Fraction(15999, 1000), Fraction(16001, 1000), Fraction(99999, 1000),
+    Fraction(100), Fraction(8191999, 1000), Fraction(8192), Fraction(8192001, 1000),
+])
+def test_anchor_table_edges_are_exact(traffic):
+    # whole loads, loads just below the next whole one and the table's load limits
+    a = float(traffic)
+    for agents in (math.floor(a) + 1, math.floor(a) + 2, math.floor(a) + 9):
+        exact = precise_erlang_b(agents, traffic)
+        assert erlang.erlang_b(a, agents) == pytest.approx(exact, rel=1e-13)
+
+
+def test_results_do_not_depend_on_the_anchor_table_size():
+    loads = np.array([20.5, 300.25, 1500.75])
+    before = erlang.erlang_b(loads, np.floor(loads) + 3)
+    erlang.erlang_b(8000.5, 8050)  # grows the table to its largest size
+    np.testing.assert_array_equal(erlang.erlang_b(loads, np.floor(loads) + 3), before)
 
 
 def test_fractional_agents_follow_the_continuous_extension():
