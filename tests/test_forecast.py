@@ -484,8 +484,9 @@ def test_anonymous_bank_backtests():
             r = wape.loc[(queue, horizon)]
             assert r["auto"] <= 0.9 * r["seasonal_naive"]
             assert r["auto"] <= r["historical_average"]
-    # NW (low volume, level shifts that revert) is where the historical average is best:
-    # auto beats the seasonal naive there but by less than 10 % (see the benchmark)
+    # NW (low volume, level shifts that revert) is where the historical average is hard
+    # to beat: one week ahead, auto is 0.7 % above it and 9.7 % below the seasonal naive
+    # (the acceptance asks for 10 %; see the benchmark)
     for horizon in ("1 day", "1 week"):
         r = wape.loc[("NW", horizon)]
         assert r["auto"] < r["seasonal_naive"]

@@ -19,7 +19,8 @@ Models (one interface: ``fit(series, end) -> self`` on the local hours before ``
     MSTL (statsmodels) with daily and weekly seasonality on log1p of the last
     ``mstl_weeks`` weeks, after dividing out the holiday and event effects estimated by
     the count regression. The level is the last value of simple exponential smoothing
-    of the seasonally adjusted series, the seasonal components repeat their last cycle,
+    of the seasonally adjusted series' daily means (forecasts are a day or more ahead,
+    so the level is smoothed at that scale), the seasonal components repeat their last cycle,
     and the calendar effects of the forecast days are multiplied back in. The seasonal
     LOESS is local-constant with wide windows (25 days, 51 weeks: a stable profile), and
     every LOESS is evaluated on a sparse grid (``*_jump``): together about 20 times
@@ -608,8 +609,13 @@ class MSTLModel(Model):
         seasonal = np.asarray(result.seasonal)
         if seasonal.ndim == 1 or seasonal.shape[1] < 2:
             raise _TooShort("too short for a weekly component")
-        # the level: simple exponential smoothing of the seasonally adjusted series
-        self.trend_end = ses_level(z - seasonal.sum(axis=1))
+        # the level: simple exponential smoothing of the seasonally adjusted series'
+        # means over 24-hour blocks counted back from the end (forecasts are made a day
+        # or more ahead, so the level is smoothed at that scale)
+        adjusted_z = z - seasonal.sum(axis=1)
+        usable = len(adjusted_z) // 24 * 24
+        daily = adjusted_z[len(adjusted_z) - usable:].reshape(-1, 24).mean(axis=1)
+        self.trend_end = ses_level(daily, start_n=7)
         self.seasonal = seasonal
         fitted = np.expm1(np.asarray(result.trend) + seasonal.sum(axis=1))
         obs = ~np.isnan(y)
@@ -631,15 +637,15 @@ class MSTLModel(Model):
         return mean
 
 
-def ses_level(x: np.ndarray, alphas: np.ndarray | None = None) -> float:
+def ses_level(x: np.ndarray, alphas: np.ndarray | None = None, start_n: int = 24) -> float:
     """
     The last level of simple exponential smoothing of ``x``, with the smoothing
     constant (from a log-spaced grid in [0.001, 0.5]) that minimises the one-step-ahead
-    squared error; the level starts at the mean of the first day.
+    squared error; the level starts at the mean of the first ``start_n`` values.
     """
     alphas = np.geomspace(0.001, 0.5, 24) if alphas is None else alphas
     x = np.asarray(x, dtype=float)
-    start = float(x[:24].mean())
+    start = float(x[:start_n].mean())
     best, best_level = np.inf, start
     for alpha in alphas:
         level, _ = signal.lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * start])
@@ -1273,8 +1279,8 @@ def history_fingerprint(history: pd.DataFrame) -> str:
 
 # -- forecasts for a scenario, as files -----------------------------------------------
 
-#: changes whenever a change of the models changes their forecasts (invalidates files)
-MODEL_VERSION = "1"
+#: changes with this module's code, so a forecast file made by other code is not reused
+MODEL_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 @dataclass
