@@ -97,8 +97,9 @@ from wfm.progress import ProgressFn, notify
 HOURS_PER_WEEK = 168
 KEY = ("market", "language", "channel")
 BASELINES = ("seasonal_naive", "historical_average")
-#: the models ``method="auto"`` chooses from, in order of preference on a tie
+#: the models a forecaster can be fixed to (``method=``)
 CANDIDATES = ("historical_average", "seasonal_naive", "count_glm", "mstl")
+#: the models ``method="auto"`` combines or chooses from
 AUTO_CANDIDATES = ("historical_average", "count_glm", "mstl")
 SHORT_MODEL = "daily_profile"
 METHODS = ("auto", *CANDIDATES, SHORT_MODEL)
