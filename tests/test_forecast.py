@@ -162,6 +162,41 @@ def test_series_without_history_is_an_error_naming_it():
     assert "DE/en/voice" in str(err.value) and "US/en/chat" in str(err.value)
 
 
+def test_profile_gives_a_series_without_history_a_local_time_shape():
+    from wfm.scenario import ForecastProfile
+
+    history = synthetic(weeks=6, seed=19)
+    zones = {"DE": "Europe/Berlin", "GB": "Europe/London"}
+    series = [("DE", "de", "voice"), ("GB", "en", "voice")]
+    with pytest.raises(InputError, match="forecast.profiles"):
+        fc.Forecaster(zones=zones, series=series).fit(history)
+    profile = ForecastProfile("GB", "en", "DE", like_language="de", factor=0.5, aht_s=250.0)
+    f = fc.Forecaster(zones=zones, series=series, profiles=[profile]).fit(history)
+    out = f.predict(168)
+    schema.validate(out, "forecast")
+    de, gb = (out[out["market"] == m] for m in ("DE", "GB"))
+    assert set(gb["model"]) == {"profile(DE/de/voice)"}
+    assert gb["contacts"].sum() == pytest.approx(0.5 * de["contacts"].sum(), rel=0.02)
+    assert (gb["aht_s"] == 250.0).all()
+    peak_de = de.loc[de["contacts"].idxmax(), "interval_start"]
+    peak_gb = gb.loc[gb["contacts"].idxmax(), "interval_start"]
+    assert peak_de.tz_convert("Europe/Berlin").hour == 11
+    assert peak_gb.tz_convert("Europe/London").hour == 11
+    assert f.summary()["models"]["profile(DE/de/voice)"] == 1
+
+
+def test_scenario_profiles_are_checked(tmp_path):
+    from wfm import scenario
+    from wfm.errors import ScenarioError
+
+    _, path = small_scenario(tmp_path, extra="")
+    text = path.read_text() + (
+        '[[forecast.profiles]]\nmarket = "XX"\nlanguage = "ko"\nlike_market = "KR"\n')
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match="forecast.profiles\\[0\\].market"):
+        scenario.load(path)
+
+
 def test_market_without_zone_is_an_error():
     history = synthetic(seed=10, market="FR", language="fr")
     with pytest.raises(InputError, match="market.*FR.*time zone"):

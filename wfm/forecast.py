@@ -71,6 +71,7 @@ history and settings, else a forecast made now (and saved there).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -144,6 +145,24 @@ class EventSpec:
                 channel.split("-")[0] not in self.channels):
             return False
         return True
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """A series without history takes the forecast of a ``like`` series times ``factor``."""
+
+    market: str
+    language: str
+    like_market: str
+    channel: str = ""
+    like_language: str = ""
+    like_channel: str = ""
+    factor: float = 1.0
+    aht_s: float | None = None
+
+    def like(self, channel: str) -> tuple[str, str, str]:
+        return (self.like_market, self.like_language or self.language,
+                self.like_channel or channel)
 
 
 def event_kind(name: str) -> str:
@@ -803,7 +822,13 @@ class Forecaster:
         Known events (objects with name, start, end, effect, markets, channels; local
         dates), e.g. ``scenario.forecast.events``.
     series : sequence of (market, language, channel), optional
-        Series that must be forecast; one without history is an error.
+        Series that must be forecast; one without history is an error unless a profile
+        covers it.
+    profiles : sequence, optional
+        Volume profiles for series without history (objects with market, language,
+        like_market, channel, like_language, like_channel, factor, aht_s), e.g.
+        ``scenario.forecast.profiles``: the new series gets the forecast of the "like"
+        series at the same local times, times ``factor``.
     progress : callable, optional
         ``progress(done, total, label)`` over the series.
     **settings
@@ -813,7 +838,7 @@ class Forecaster:
     def __init__(self, method: str = "auto", *, zones: Mapping[str, str],
                  holiday_countries: Mapping[str, str] | None = None,
                  events: Sequence = (), series: Sequence[tuple[str, str, str]] | None = None,
-                 progress: ProgressFn | None = None, **settings):
+                 profiles: Sequence = (), progress: ProgressFn | None = None, **settings):
         self.settings = Settings(method=method, **settings)
         if method not in METHODS:
             raise InputError(f"forecast method {method!r} is not known; use one of "
@@ -825,11 +850,15 @@ class Forecaster:
             EventSpec(e.name, e.start, e.end, float(e.effect), tuple(e.markets),
                       tuple(e.channels)) for e in events)
         self.expected = None if series is None else [tuple(k) for k in series]
+        self.profiles = tuple(
+            ProfileSpec(p.market, p.language, p.like_market, p.channel, p.like_language,
+                        p.like_channel, float(p.factor), p.aht_s) for p in profiles)
         self.progress = progress
         self.warnings: list[str] = []
         self._data: tuple[str, dict] | None = None
         self.choices_: dict[tuple, _Choice] = {}
         self.cutoff_: pd.Timestamp | None = None
+        self._profile_of: dict[tuple, ProfileSpec] = {}
 
     @classmethod
     def from_scenario(cls, scenario, **overrides) -> Forecaster:
@@ -839,7 +868,7 @@ class Forecaster:
         kwargs = dict(
             method=f.method, zones=scenario.market_zones,
             holiday_countries={m.code: m.holiday_country or m.code for m in scenario.markets},
-            events=f.events,
+            events=f.events, profiles=getattr(f, "profiles", ()),
             series=[(m.code, lang, ch) for m in scenario.markets for lang in m.languages
                     for ch in m.channels],
             history_weeks=f.history_weeks, average_weeks=f.average_weeks,
@@ -878,16 +907,18 @@ class Forecaster:
                 f"history holds market(s) {', '.join(map(str, missing_zone))} with no time "
                 "zone; add them to the scenario's [[markets]] with a timezone (or pass zones=)"
             )
-        present = set(hist.groupby(list(KEY)).groups)
+        present = {tuple(str(v) for v in k) for k in hist.groupby(list(KEY)).groups}
+        self._profile_of = self._expand_profiles(present)
         if self.expected is not None:
-            absent = [k for k in self.expected if k not in present]
+            absent = [k for k in self.expected if k not in present and k not in self._profile_of]
             if absent:
                 shown = ", ".join("/".join(k) for k in absent)
                 raise InputError(
                     f"no history for {len(absent)} series (market/language/channel): {shown}; "
                     "a forecast needs history for every market, language and channel the "
-                    "scenario lists: ingest it (`wfm ingest FILE`) or remove the language or "
-                    "channel from the scenario's [[markets]]"
+                    "scenario lists: ingest it (`wfm ingest FILE`), give it a volume profile "
+                    "([[forecast.profiles]] with like_market and factor) or remove the "
+                    "language or channel from the scenario's [[markets]]"
                 )
         series = {}
         for key, part in hist.groupby(list(KEY), sort=True):
@@ -896,6 +927,32 @@ class Forecaster:
                                         self.zones[key[0]])
         self._data = (fingerprint, series)
         return series
+
+    def _expand_profiles(self, present: set) -> dict[tuple, ProfileSpec]:
+        """Series without history -> the profile that gives their volume."""
+        out: dict[tuple, ProfileSpec] = {}
+        problems = []
+        for p in self.profiles:
+            channels = [p.channel] if p.channel else sorted(
+                {k[2] for k in (self.expected or []) if k[:2] == (p.market, p.language)})
+            for channel in channels or [p.like_channel or "voice"]:
+                target = (p.market, p.language, channel)
+                like = p.like(channel)
+                if target in present:
+                    self._warn(f"profile for {'/'.join(target)} not used: the series has "
+                               "history")
+                    continue
+                if like not in present:
+                    problems.append(f"profile for {'/'.join(target)}: the like series "
+                                    f"{'/'.join(like)} has no history")
+                for market in (p.market, p.like_market):
+                    if market not in self.zones:
+                        problems.append(f"profile for {'/'.join(target)}: market {market} "
+                                        "has no time zone")
+                out[target] = p
+        if problems:
+            raise InputError("forecast profiles cannot be used:", problems)
+        return out
 
     def _calendar(self, s: _Series, n_hours: int) -> None:
         n_days = (n_hours + 23) // 24 + 2
@@ -1051,6 +1108,10 @@ class Forecaster:
                 self._warn(f"series {'/'.join(key)}: no backtest window with data before "
                            f"the cutoff; model {choice.model} taken without a backtest")
             self.choices_[key] = choice
+        for target, p in self._profile_of.items():
+            like = self.choices_[p.like(target[2])]
+            self.choices_[target] = _Choice(f"profile({'/'.join(p.like(target[2]))})",
+                                            like.members, like.alpha)
         notify(self.progress, len(series), len(series), "done")
         return self
 
@@ -1083,8 +1144,36 @@ class Forecaster:
                 "channel": key[2], "contacts": mean, "contacts_lo": lo, "contacts_hi": hi,
                 "aht_s": self._aht(s, hours), "model": model,
             }))
+        for target, p in self._profile_of.items():
+            frames.append(self._profile_frame(target, p, hours))
         out = schema.sort_frame(pd.concat(frames, ignore_index=True), "forecast")
         return schema.validate(out, "forecast")
+
+    def _profile_frame(self, target: tuple, p: ProfileSpec,
+                       hours: pd.DatetimeIndex) -> pd.DataFrame:
+        """The like series' forecast at the same local wall-clock times, times factor."""
+        like = p.like(target[2])
+        s, choice = self._fitted[like], self.choices_[like]
+        wall = hours.tz_convert(self.zones[target[0]]).tz_localize(None)
+        same = wall.tz_localize(self.zones[like[0]], ambiguous=np.zeros(len(wall), bool),
+                                nonexistent="shift_forward").tz_convert("UTC").floor("h")
+        offset = np.asarray((same - self.cutoff_) // _HOUR, dtype=np.int64)
+        # a local time the like series reaches before the cutoff: take it a week later
+        offset = np.where(offset < 0, offset - (offset // HOURS_PER_WEEK) * HOURS_PER_WEEK,
+                          offset)
+        same = self.cutoff_ + pd.to_timedelta(offset, unit="h")
+        horizon_h = int(offset.max()) + 1
+        mean = self._combined(s, self.cutoff_, horizon_h, choice.members)
+        if mean is None:
+            mean = self._forecasts_at(s, self.cutoff_, horizon_h, [SHORT_MODEL])[SHORT_MODEL]
+        mean = mean[offset] * p.factor
+        lo, hi = nb_interval(mean, choice.alpha, self.settings.interval)
+        aht = np.full(len(hours), float(p.aht_s)) if p.aht_s else self._aht(s, same)
+        return pd.DataFrame({
+            "interval_start": hours, "market": target[0], "language": target[1],
+            "channel": target[2], "contacts": mean, "contacts_lo": lo, "contacts_hi": hi,
+            "aht_s": aht, "model": self.choices_[target].model,
+        })
 
     def _aht(self, s: _Series, hours: pd.DatetimeIndex) -> np.ndarray:
         """AHT per UTC hour from the local hour-of-week profile of recent weeks. [s]"""
@@ -1335,6 +1424,7 @@ def settings_fingerprint(forecaster: Forecaster) -> str:
         "holiday_countries": dict(sorted(forecaster.holiday_countries.items())),
         "events": [[e.name, e.start.isoformat(), e.end.isoformat(), e.effect,
                     list(e.markets), list(e.channels)] for e in forecaster.events],
+        "profiles": [list(map(str, dataclasses.astuple(p))) for p in forecaster.profiles],
         "series": None if forecaster.expected is None else sorted(
             "/".join(k) for k in forecaster.expected),
         "holidays_version": getattr(holidays_lib, "__version__", ""),

@@ -161,12 +161,36 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ForecastProfile:
+    """
+    Contacts for a series with no history (a new market or language): the forecast of a
+    series that has history, at the same local times, times ``factor``.
+    """
+
+    market: str
+    language: str
+    like_market: str
+    #: empty: every channel of the market
+    channel: str = ""
+    #: empty: the profile's language
+    like_language: str = ""
+    #: empty: the same channel
+    like_channel: str = ""
+    factor: float = field(default=1.0, metadata=_positive())
+    #: AHT of the new series; the borrowed series' AHT when left out [s]
+    aht_s: float | None = field(default=None, metadata=_positive())
+
+
+@dataclass(frozen=True)
 class ForecastSettings:
-    method: str = "auto"
+    method: Literal["auto", "historical_average", "seasonal_naive", "count_glm", "mstl",
+                    "daily_profile"] = "auto"
     history_weeks: int = field(default=52, metadata=_rule(lambda v: v >= 1, "at least 1 week"))
     average_weeks: int = field(default=4, metadata=_rule(lambda v: v >= 1, "at least 1 week"))
     backtest_windows: int = field(default=4, metadata=_rule(lambda v: v >= 1, "at least 1"))
     events: tuple[Event, ...] = ()
+    #: volume profiles for series without history
+    profiles: tuple[ForecastProfile, ...] = ()
     #: a forecast file to use instead of forecasting (relative to the scenario)
     path: str = ""
 
@@ -612,6 +636,20 @@ def _cross_checks(s: Scenario, out: _Collector) -> None:
         selectors(f"forecast.events[{i}]", e)
         if e.end < e.start:
             out.add(f"forecast.events[{i}].end", f"{e.end} is before start {e.start}")
+    by_code = {m.code: m for m in s.markets}
+    for i, p in enumerate(s.forecast.profiles):
+        key = f"forecast.profiles[{i}]"
+        for attr in ("market", "like_market"):
+            if codes and getattr(p, attr) not in by_code:
+                out.add(f"{key}.{attr}", f"unknown market {getattr(p, attr)!r}; known: "
+                        f"{', '.join(codes)}")
+        m = by_code.get(p.market)
+        if m is not None and p.language not in m.languages:
+            out.add(f"{key}.language", f"market {p.market} does not list language "
+                    f"{p.language!r}; add it to the market's languages")
+        if m is not None and p.channel and p.channel not in m.channels:
+            out.add(f"{key}.channel", f"market {p.market} does not list channel "
+                    f"{p.channel!r}; add it to the market's channels")
     for i, o in enumerate(s.targets.overrides):
         selectors(f"targets.overrides[{i}]", o)
     for knob in ("volume", "aht"):
