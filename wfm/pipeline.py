@@ -162,6 +162,36 @@ def staff_requirements(ctx: RunContext) -> None:
     ctx.summary.setdefault("headline", []).extend(staffing.headline(ctx.summary["staffing"]))
 
 
+def coverage_vs_sla(ctx: RunContext) -> None:
+    """Roster -> coverage vs SLA (``wfm.coverage``): scheduled and productive agents per
+    queue and interval, projected service, SLA attainment per market per day and week.
+    Runs when the roster stage gave a roster and an allocation and staffing a requirement;
+    a roster that does not match its allocation is a warning, not the end of the run."""
+    from wfm import coverage
+
+    needed = ("roster", "allocation", "requirement")
+    missing = [k for k in needed if k not in ctx.frames]
+    if missing:
+        if "requirement" in ctx.frames:
+            ctx.warnings.append(f"coverage skipped: no {' and no '.join(missing)} (the roster "
+                                "stage did not run or gave none)")
+        return
+    try:
+        result = coverage.coverage(ctx.frames["roster"], ctx.frames["allocation"],
+                                   ctx.frames["requirement"], ctx.scenario,
+                                   forecast=ctx.frames.get("forecast"))
+    except InputError as exc:
+        ctx.warnings.append(f"coverage skipped: {exc}")
+        return
+    ctx.frames["coverage"] = result.intervals
+    ctx.frames["coverage_markets"] = result.markets
+    ctx.frames["sla_daily"] = result.daily
+    ctx.frames["sla_weekly"] = result.weekly
+    ctx.summary["coverage"] = coverage.summarize(result, ctx.frames["roster"], ctx.scenario,
+                                                 agents=ctx.inputs.agents)
+    ctx.summary.setdefault("headline", []).extend(coverage.headline(ctx.summary["coverage"]))
+
+
 def kpi_scorecards(ctx: RunContext) -> None:
     """Shift-adjusted KPI scorecards (``wfm.fairness``) when the inputs hold interactions;
     a problem with them is a warning, not the end of the run."""
@@ -191,6 +221,8 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("forecast", forecast_contacts),
     # keep "staffing" right after the forecast stage: it reads ctx.frames["forecast"]
     ("staffing", staff_requirements),
+    # "coverage" reads the roster stage's roster and allocation (the roster goes before it)
+    ("coverage", coverage_vs_sla),
     # keep "KPI scorecards" last (it needs only the interactions)
     ("KPI scorecards", kpi_scorecards),
 ]
