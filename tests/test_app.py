@@ -1,0 +1,379 @@
+"""
+The Streamlit app through ``streamlit.testing.v1.AppTest``: every page renders without
+an exception, and a widget change changes what the page shows; the figures shown are
+checked against the library computed independently. The app runs on the session's
+demo store, with scenarios, forecasts and runs in temporary folders.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO
+from wfm import forecast, pipeline, staffing
+from wfm import scenario as scenario_mod
+from wfm.errors import InputError
+from wfm.ui import common, upload
+
+TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="module")
+def app_env(tmp_path_factory, demo_store):
+    """Environment of the app: the demo store and private folders."""
+    root = tmp_path_factory.mktemp("app")
+    folders = {name: root / name for name in ("scenarios", "forecasts", "runs")}
+    shutil.copytree(REPO / "scenarios", folders["scenarios"])
+    folders["forecasts"].mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WFM_STORE", str(demo_store))
+        for name, path in folders.items():
+            mp.setenv(f"WFM_{name.upper()}", str(path))
+        yield folders
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+    if page is not None:
+        at.switch_page(f"wfm/ui/{page}.py").run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def number(text: str) -> float:
+    return float(str(text).replace(",", "").replace(" SD", ""))
+
+
+def chart_data(at: AppTest, index: int = 0) -> list[pd.DataFrame]:
+    """The data sets of the index-th Altair chart on the page."""
+    proto = at.get("vega_lite_chart")[index].proto
+    return [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in proto.datasets]
+
+
+def baseline_plan(app_env, demo_store):
+    """The baseline's forecast (the file the app wrote) and requirement, computed here."""
+    sc = scenario_mod.load(app_env["scenarios"] / "baseline.toml")
+    inputs = pipeline.load_inputs(sc, store_path=demo_store)
+    fc = forecast.for_scenario(sc, inputs.history, folder=app_env["forecasts"])
+    return sc, fc
+
+
+# -- shared pieces --------------------------------------------------------------------
+
+
+def test_whatif_toml_writes_only_the_changes_and_loads_back():
+    base = scenario_mod.load(REPO / "scenarios" / "black_friday.toml")
+    assert common.whatif_toml(base, common.WhatIfKnobs()) == ""
+    knobs = common.WhatIfKnobs(volume_factor=1.25, volume_markets=("DE",),
+                               shrinkage=0.35, voice_asa_s=15.0,
+                               voice_service_level=base.targets.voice.target_service_level)
+    text = common.whatif_toml(base, knobs)
+    assert 'base = "black_friday.toml"' in text
+    assert "target_service_level" not in text  # unchanged value not written
+    sc = scenario_mod.loads(text, name="bf_whatif", base_dir=REPO / "scenarios")
+    # the base's own adjustment (US, GB x1.6) is kept, the new one appended
+    assert [(a.factor, a.markets) for a in sc.whatif.volume] == [(1.6, ("US", "GB")),
+                                                               (1.25, ("DE",))]
+    assert sc.targets.shrinkage == 0.35
+    assert sc.targets.voice.target_asa_s == 15.0
+    assert sc.targets.voice.answer_target_s == base.targets.voice.answer_target_s
+    assert sc.fingerprint != base.fingerprint
+    assert "volume x1.25 (DE)" in sc.description
+
+
+def test_whatif_toml_refuses_a_non_finite_value():
+    base = scenario_mod.load(REPO / "scenarios" / "baseline.toml")
+    with pytest.raises(InputError, match="finite"):
+        common.whatif_toml(base, common.WhatIfKnobs(shrinkage=float("nan")))
+
+
+def test_zone_options_list_utc_sites_and_markets(baseline):
+    options = common.zone_options(baseline)
+    assert options["UTC"] == "UTC"
+    assert options["site Shenzhen (Asia/Shanghai)"] == "Asia/Shanghai"
+    assert options["market AU (Australia/Sydney)"] == "Australia/Sydney"
+    assert len(options) == 1 + len(baseline.sites) + len(baseline.markets)
+
+
+def test_to_display_follows_daylight_saving():
+    ts = pd.Series(pd.to_datetime(["2026-03-28T12:00Z", "2026-03-30T12:00Z"], utc=True))
+    wall = common.to_display(ts, "Europe/Lisbon")  # clocks go forward on 2026-03-29
+    assert list(wall.dt.hour) == [12, 13]
+    assert wall.dt.tz is None
+
+
+# -- uploads ------------------------------------------------------------------------------
+
+
+def _history_csv(rows: int = 3) -> bytes:
+    times = pd.date_range("2026-01-05", periods=rows, freq="h", tz="UTC")
+    lines = ["interval_start,market,language,channel,contacts,aht_s"]
+    lines += [f"{t.isoformat()},US,en,voice,{10 + i},300" for i, t in enumerate(times)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_upload_reads_a_history_csv_and_parquet():
+    frame, info = upload.read_history_upload("../../etc/my history.csv", _history_csv())
+    assert list(frame["contacts"]) == [10, 11, 12]
+    assert info["name"] == "my history.csv" and info["rows"] == 3 and info["format"] == "interval"
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    again, info2 = upload.read_history_upload("h.parquet", buf.getvalue())
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), frame.reset_index(drop=True),
+                                  check_dtype=False)
+    assert info2["sha256"] != info["sha256"]
+
+
+@pytest.mark.parametrize("name, data, match", [
+    ("history.pkl", b"\x80\x04K\x01.", "not accepted"),
+    ("history.csv", b"", "empty"),
+    ("history.parquet", b"interval_start,market\n", "not a Parquet file"),
+    ("history.csv", b"a,b\x00c\n", "NUL"),
+    ("history.csv", b"x" * 2048, "larger than the limit"),
+])
+def test_upload_refuses_bad_files(name, data, match):
+    with pytest.raises(InputError, match=match):
+        upload.read_history_upload(name, data, max_bytes=1024)
+
+
+def test_upload_errors_name_the_file_and_line_not_a_temporary_path():
+    bad = _history_csv().replace(b",11,300", b",-4,300")
+    with pytest.raises(InputError) as err:
+        upload.read_history_upload("mine.csv", bad)
+    text = str(err.value)
+    assert "mine.csv" in text and "line 3" in text
+    assert "wfm-upload-" not in text
+
+
+def test_upload_refuses_records_that_are_not_history(tmp_path):
+    data = b"agent_id,site,languages,contract_hours_week,min_hours_week,role,night_ok\n"
+    with pytest.raises(InputError, match="not history"):
+        upload.read_history_upload("agents.csv", data)
+
+
+# -- pages ----------------------------------------------------------------------------------
+
+
+def test_forecast_page_changes_with_the_series_and_the_time_zone(app_env, demo_store):
+    at = open_page()
+    assert [t.value for t in at.title] == ["Forecast"]
+    first = metrics(at)["Contacts in the planning week"]
+    market = at.selectbox(key="fc_market")
+    assert market.value == "AE"
+    market.select("US").run()
+    assert_clean(at)
+    assert metrics(at)["Contacts in the planning week"] != first
+    # the figure is the library's forecast of US/en/<first channel> over the week
+    sc, fc = baseline_plan(app_env, demo_store)
+    channel = at.selectbox(key="fc_channel").value
+    week = common.planning_window(fc.frame, sc)
+    expect = week[(week["market"] == "US") & (week["channel"] == channel)]["contacts"].sum()
+    assert number(metrics(at)["Contacts in the planning week"]) == pytest.approx(expect, abs=0.5)
+    # the accuracy table: the pooled row and one per series, WAPE of the chosen model
+    table = at.dataframe[0].value
+    assert len(table) == fc.meta["series"] + 1
+    assert table["wape_chosen"].iloc[0] == fc.meta["backtest"]["wape"]["chosen"]
+    # the display time zone moves the chart's time axis
+    utc_first = chart_data(at)[0]["time"].min()
+    at.sidebar.selectbox(key="display_zone_label").select("site Shenzhen (Asia/Shanghai)").run()
+    assert_clean(at)
+    assert chart_data(at)[0]["time"].min() - utc_first == pd.Timedelta(hours=8)
+    assert "Asia/Shanghai" in at.get("vega_lite_chart")[0].proto.spec
+
+
+def test_forecast_page_uses_an_uploaded_history(app_env, demo_store, demo_world):
+    # the last 8 weeks of the demo history with twice the contacts, as a CSV upload
+    hist = demo_world.history
+    start = pd.Timestamp("2026-11-23", tz="UTC") - pd.Timedelta(weeks=8)
+    part = hist[hist["interval_start"] >= start].assign(contacts=lambda d: d["contacts"] * 2)
+    part = part.assign(interval_start=part["interval_start"].map(lambda t: t.isoformat()))
+    frame, info = upload.read_history_upload("double.csv", part.to_csv(index=False).encode())
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    stored = number(metrics(at)["Contacts in the planning week"])
+    at.session_state["uploaded_history"] = {**info, "frame": frame}
+    at.run()
+    assert_clean(at)
+    assert any("history from upload double.csv" in c.value for c in at.caption)
+    assert any("double.csv" in c.value for c in at.sidebar.caption)
+    doubled = number(metrics(at)["Contacts in the planning week"])
+    assert 1.5 * stored < doubled < 2.5 * stored
+
+
+def test_whatif_page_recomputes_required_agents(app_env, demo_store):
+    at = open_page("whatif_page")
+    assert [t.value for t in at.title] == ["What-if staffing"]
+    before = metrics(at)
+    at.number_input(key="wi_volume").set_value(1.2).run()
+    assert_clean(at)
+    after = metrics(at)
+    for label in ("Required agents at the peak", "Productive agent-hours", "Headcount-hours"):
+        assert number(after[label]) > number(before[label]), label
+    assert {m.label: m.delta for m in at.metric}["Productive agent-hours"].startswith("+")
+    # independent check: the library on the same what-if gives the page's figures
+    sc, fc = baseline_plan(app_env, demo_store)
+    text = common.whatif_toml(sc, common.WhatIfKnobs(volume_factor=1.2))
+    whatif = scenario_mod.loads(text, name="x", base_dir=app_env["scenarios"])
+    req = staffing.requirements(common.planning_window(fc.frame, sc), whatif)
+    summary = staffing.summarize(req, sc.planning.interval_min)
+    assert number(after["Productive agent-hours"]) == pytest.approx(summary["agent_hours"],
+                                                                     abs=0.5)
+    peak = req.groupby("interval_start")["agents"].sum().max()
+    assert number(after["Required agents at the peak"]) == peak
+    # the chart stacks every queue over the week
+    data = chart_data(at)[0]
+    assert data["queue"].nunique() == req["queue"].nunique()
+    assert len(data) == len(req)
+
+
+def test_whatif_shrinkage_moves_headcount_not_agents(app_env):
+    at = open_page("whatif_page")
+    before = metrics(at)
+    at.slider(key="wi_shrinkage").set_value(40).run()
+    assert_clean(at)
+    after = metrics(at)
+    assert after["Productive agent-hours"] == before["Productive agent-hours"]
+    assert number(after["Headcount-hours"]) > number(before["Headcount-hours"])
+
+
+def test_whatif_for_one_market_moves_less_than_for_all(app_env):
+    at = open_page("whatif_page")
+    base = number(metrics(at)["Productive agent-hours"])
+    at.multiselect(key="wi_volume_markets").select("KR").run()
+    at.number_input(key="wi_volume").set_value(1.5).run()
+    assert_clean(at)
+    one = number(metrics(at)["Productive agent-hours"])
+    at.multiselect(key="wi_volume_markets").unselect("KR").run()
+    assert_clean(at)
+    every = number(metrics(at)["Productive agent-hours"])
+    assert base < one < every
+
+
+def test_whatif_survives_a_page_switch_and_reaches_the_sidebar(app_env):
+    at = open_page("whatif_page")
+    at.number_input(key="wi_volume").set_value(1.3).run()
+    value = metrics(at)["Productive agent-hours"]
+    at.switch_page("wfm/ui/forecast_page.py").run()
+    assert any("volume x1.30" in c.value for c in at.sidebar.caption)
+    at.switch_page("wfm/ui/whatif_page.py").run()
+    assert_clean(at)
+    assert at.number_input(key="wi_volume").value == pytest.approx(1.3)
+    assert metrics(at)["Productive agent-hours"] == value
+    at.sidebar.button(key="clear_whatif").click().run()
+    assert at.number_input(key="wi_volume").value == pytest.approx(1.0)
+
+
+def test_whatif_saves_a_scenario_with_a_safe_name_only(app_env):
+    at = open_page("whatif_page")
+    at.number_input(key="wi_aht").set_value(1.1).run()
+    at.text_input(key="wv_save_name").input("../../escape").run()
+    at.button(key="wv_save").click().run()
+    assert not at.exception
+    assert any("not allowed" in e.value for e in at.error)
+    assert not (app_env["scenarios"].parent.parent / "escape.toml").exists()
+    at.text_input(key="wv_save_name").input("aht_up").run()
+    at.button(key="wv_save").click().run()
+    assert_clean(at)
+    saved = scenario_mod.load(app_env["scenarios"] / "aht_up.toml")
+    assert saved.name == "aht_up"
+    assert [a.factor for a in saved.whatif.aht] == [1.1]
+    (app_env["scenarios"] / "aht_up.toml").unlink()
+
+
+def test_kpi_page_filters_and_explains(app_env, demo_store):
+    at = open_page("kpi_page")
+    assert [t.value for t in at.title] == ["Agent KPIs"]
+    total = number(metrics(at)["Agents shown"])
+    at.multiselect(key="kpi_sites").select("Shenzhen").run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert set(table["site"]) == {"Shenzhen"}
+    assert number(metrics(at)["Agents shown"]) == len(table) < total
+    at.multiselect(key="kpi_bands").select("night").run()
+    assert_clean(at)
+    night = at.dataframe[0].value
+    assert len(night) < len(table) and set(night["band"]) == {"night"}
+    # raw and adjusted are both there, and they differ
+    assert not np.allclose(night["raw_score"], night["score"])
+    agent = at.selectbox(key="kpi_agent").value
+    text = " ".join(m.value for m in at.markdown)
+    row = night[night["agent_id"] == agent].iloc[0]
+    assert row["explanation"] in text
+    assert "expected" in text and "for your shifts and contact mix" in text
+
+
+def test_scenarios_page_validates_saves_and_refuses_bad_names(app_env):
+    at = open_page("scenarios_page")
+    assert [t.value for t in at.title] == ["Scenarios"]
+    area = at.text_area(key="sc_text_baseline.toml")
+    good = area.value
+    area.input(good.replace("shrinkage = 0.30", "shrinkage = 30")).run()
+    assert not at.exception
+    assert any("targets.shrinkage" in e.value for e in at.error)
+    at.text_area(key="sc_text_baseline.toml").input(
+        good.replace("shrinkage = 0.30", "shrinkage = 0.25")).run()
+    assert_clean(at)
+    at.text_input(key="sc_name_baseline.toml").input("../outside").run()
+    at.button(key="sc_save").click().run()
+    assert any("not allowed" in e.value for e in at.error)
+    assert not (app_env["scenarios"].parent / "outside.toml").exists()
+    at.text_input(key="sc_name_baseline.toml").input("lean").run()
+    at.button(key="sc_save").click().run()
+    assert_clean(at)
+    assert scenario_mod.load(app_env["scenarios"] / "lean.toml").targets.shrinkage == 0.25
+    # the saved scenario became the sidebar's pick, and the page edits it now
+    assert at.sidebar.selectbox(key="scenario_pick").value == "lean.toml"
+    assert any("Saved lean.toml" in s.value for s in at.success)
+    assert at.text_area(key="sc_text_lean.toml").value.count("shrinkage = 0.25") == 1
+    at.run()
+    assert at.sidebar.selectbox(key="scenario_pick").value == "lean.toml"
+    (app_env["scenarios"] / "lean.toml").unlink()
+
+
+def test_a_broken_store_is_a_message_not_a_traceback(app_env, tmp_path, monkeypatch):
+    bad = tmp_path / "not-a-store.duckdb"
+    bad.write_bytes(b"this is not a DuckDB file" * 100)
+    monkeypatch.setenv("WFM_STORE", str(bad))
+    for page in (None, "whatif_page", "kpi_page"):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S).run()
+        if page:
+            at.switch_page(f"wfm/ui/{page}.py").run()
+        assert not at.exception
+        assert any(str(bad) in e.value for e in at.error), page
+
+
+def test_a_fresh_store_gets_the_demo_world(app_env, tmp_path, monkeypatch):
+    fresh = tmp_path / "fresh.duckdb"
+    monkeypatch.setenv("WFM_STORE", str(fresh))
+    at = open_page("whatif_page")
+    assert fresh.is_file()
+    from wfm.store import Store
+
+    with Store(fresh) as store:
+        assert store.has_demo()
+        assert store.counts()["agents"] == len(pipeline.demo_world().agents)
+    assert number(metrics(at)["Required agents at the peak"]) > 0
+
+
+def test_every_page_renders(app_env):
+    at = open_page()
+    for path, title, _, _ in __import__("wfm.ui", fromlist=["PAGES"]).PAGES:
+        at.switch_page(path).run()
+        assert not at.exception, (path, [e.value for e in at.exception])
+        assert [t.value for t in at.title] == [title]
