@@ -84,13 +84,14 @@ def synthetic_roster(requirement: pd.DataFrame, scenario, *, scale: float = 1.0)
     """
     A roster that roughly covers ``requirement``: per queue and site-local day, three
     8.5-hour shifts (00:00, 08:00, 16:00 local, lunch 4 h after the start); each shift
-    has as many agents as the largest headcount of its hours x ``scale``. One shift per
-    agent. Returns (roster, allocation, agents).
+    has as many agents as the largest headcount of its hours x ``scale``; agent k of a
+    queue and start hour works that shift every day (no days off: a fixture, not a
+    roster that keeps the rules). Returns (roster, allocation, agents).
     """
     zones = scenario.site_zones
     interval_min = scenario.planning.interval_min
     req = requirement.copy()
-    specs, agents = [], []
+    specs, agents = [], {}
     first = scenario.planning.week_start - dt.timedelta(days=1)
     for queue, part in req.groupby("queue", sort=True):
         language = str(part["language"].iloc[0])
@@ -107,22 +108,23 @@ def synthetic_roster(requirement: pd.DataFrame, scenario, *, scale: float = 1.0)
                     continue
                 n = int(math.ceil(window["headcount"].max() * scale))
                 for k in range(n):
-                    agent = f"{queue}-{day:%m%d}-{slot}-{k:02d}"
+                    agent = f"{queue}-{slot}-{k:02d}"
                     specs.append((agent, site, f"{wall:%Y-%m-%d %H:%M}", 510, (240, 30), queue))
-                    agents.append({"agent_id": agent, "site": site, "languages": [language],
-                                   "contract_hours_week": 40.0, "min_hours_week": 0.0,
-                                   "role": "front_line", "night_ok": hour == 0,
-                                   "availability": []})
+                    agents[agent] = {"agent_id": agent, "site": site, "languages": [language],
+                                     "contract_hours_week": 40.0, "min_hours_week": 0.0,
+                                     "role": "front_line", "night_ok": hour == 0,
+                                     "availability": []}
     roster, alloc = make_shifts(specs, zones, interval_min)
-    return roster, alloc, schema.sort_frame(pd.DataFrame(agents), "agents")
+    return roster, alloc, schema.sort_frame(pd.DataFrame(list(agents.values())), "agents")
 
 
 def run_context(scenario, forecast, requirement, roster, allocation, agents):
     """A pipeline context holding what the stages before coverage would have made."""
     inputs = pipeline.Inputs(pd.DataFrame(), agents, source="test")
     ctx = pipeline.RunContext(scenario, inputs)
-    ctx.frames.update(forecast=forecast, requirement=requirement, roster=roster,
-                      allocation=allocation)
+    frames = dict(forecast=forecast, requirement=requirement, roster=roster,
+                  allocation=allocation)
+    ctx.frames.update({k: v for k, v in frames.items() if v is not None})
     return ctx
 
 
@@ -500,3 +502,15 @@ def test_pipeline_stage_skips_without_roster_and_warns_on_a_bad_allocation(
     pipeline.coverage_vs_sla(ctx)
     assert "coverage" not in ctx.frames
     assert any("'xx_voice'" in w for w in ctx.warnings)
+
+
+def write_run(out_dir, scenario, forecast, requirement, roster, allocation, agents):
+    """A run folder as `wfm run` writes it, from frames the earlier stages would make."""
+    ctx = run_context(scenario, forecast, requirement, roster, allocation, agents)
+    pipeline.coverage_vs_sla(ctx)
+    ctx.summary["run"] = {"run_id": f"{scenario.name}-test", "scenario": scenario.name,
+                          "started_at": "2026-11-20T10:00:00+00:00",
+                          "finished_at": "2026-11-20T10:01:00+00:00",
+                          "warnings": ctx.warnings}
+    pipeline.write_bundle(out_dir, ctx)
+    return ctx

@@ -231,6 +231,51 @@ def cmd_kpi(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from wfm import export
+
+    scenario = scenario_mod.load(_scenario_path(args.scenario)) if args.scenario else None
+    paths = export.export_run(args.run_dir, args.format, args.out, scenario=scenario)
+    for path in paths:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.ics"))
+            print(f"{path}/: {len(files)} calendars ({len(list(path.glob('sites/*.ics')))} "
+                  f"sites, {len(list(path.glob('agents/*.ics')))} agents)")
+        else:
+            print(f"{path}: {path.stat().st_size:,} bytes")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from wfm import coverage, report
+
+    path, summary = report.write_report(args.run_dir, args.out)
+    for line in coverage.headline(summary["coverage"]):
+        print(line.strip())
+    print("\nSLA attainment per market and channel, week (contact-weighted):")
+    print(report.key_table(summary["coverage"]["sla_week"]))
+    print(f"\n{path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from wfm import compare
+
+    _, text, path = compare.write_compare(args.run_a, args.run_b, args.out)
+    print(text)
+    print(f"\n{path}")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from wfm import export
+
+    record = export.publish_run(args.run_dir, args.store)
+    print(f"published the roster of {args.run_dir} ({record['shifts']} shifts) as version "
+          f"{record['version']} of the week of {record['week_start']} in {record['store']}")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------
 
 
@@ -321,6 +366,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, help="agents to print (default 10)")
     store_option(p, default=None)
     p.set_defaults(func=cmd_kpi)
+
+    p = sub.add_parser("export", help="the roster of a run as CSV, XLSX or iCalendar, in "
+                       "each site's local time",
+                       description="Export the roster of a `wfm run` folder: csv (one row "
+                       "per shift, UTC and site-local times), xlsx (a sheet per site in local "
+                       "time, a coverage sheet coloured by net staffing) or ics (a calendar "
+                       "per site and per agent with the site's TZID). Files are written "
+                       "atomically.")
+    p.add_argument("run_dir", help="a `wfm run` output folder")
+    p.add_argument("--format", required=True, choices=["csv", "xlsx", "ics"])
+    p.add_argument("--out", help="output folder (default RUN_DIR/export)")
+    p.add_argument("--scenario", help="the run's scenario, for the sites' zones when the run "
+                   "summary lacks them")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("report", help="coverage vs SLA report of a run (HTML and a table)",
+                       description="Write RUN_DIR/report.html (self-contained: required vs "
+                       "scheduled per queue, day x hour gap heatmaps per queue and market, "
+                       "SLA attainment per market) and print SLA attainment per market.")
+    p.add_argument("run_dir", help="a `wfm run` output folder")
+    p.add_argument("--out", help="HTML file (default RUN_DIR/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="two runs side by side (headcount, paid hours, SLA, "
+                       "hours below target, nights spread)",
+                       description="Compare two `wfm run` folders: headcount, paid hours, "
+                       "SLA attainment per market, hours below target, nights per agent "
+                       "spread; print the table and write it as HTML.")
+    p.add_argument("run_a", help="the first run folder (A)")
+    p.add_argument("run_b", help="the second run folder (B)")
+    p.add_argument("--out", help="HTML file (default compare_<A>_vs_<B>.html beside B)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("publish", help="publish the roster of a run (immutable, versioned)",
+                       description="Store the roster of a `wfm run` folder as the next "
+                       "version of its planning week; a published version never changes, "
+                       "and the latest one feeds the next week's rest rules.")
+    p.add_argument("run_dir", help="a `wfm run` output folder")
+    store_option(p)
+    p.set_defaults(func=cmd_publish)
     return parser
 
 

@@ -21,6 +21,7 @@ history is read, so the same log serves 15, 30 or 60-minute planning.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,6 +140,36 @@ _TABLES = {
         )""",
     "meta": """
         CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # published rosters: one header per (planning week, version); a version is written
+    # once and never changed, publishing again adds version n + 1
+    "published_rosters": """
+        CREATE TABLE IF NOT EXISTS published_rosters (
+            week_start DATE NOT NULL,
+            version INTEGER NOT NULL,
+            published_at TIMESTAMPTZ NOT NULL,
+            run_id VARCHAR,
+            scenario VARCHAR,
+            source VARCHAR,
+            shifts INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            PRIMARY KEY (week_start, version)
+        )""",
+    "published_shifts": """
+        CREATE TABLE IF NOT EXISTS published_shifts (
+            week_start DATE NOT NULL,
+            version INTEGER NOT NULL,
+            agent_id VARCHAR NOT NULL,
+            date DATE NOT NULL,
+            site VARCHAR NOT NULL,
+            shift VARCHAR NOT NULL,
+            start_utc TIMESTAMPTZ NOT NULL,
+            end_utc TIMESTAMPTZ NOT NULL,
+            start_local VARCHAR NOT NULL,
+            end_local VARCHAR NOT NULL,
+            paid_min INTEGER NOT NULL,
+            breaks VARCHAR,
+            PRIMARY KEY (week_start, version, agent_id, date)
+        )""",
 }
 
 _OPTIONAL = {
@@ -439,3 +470,147 @@ class Store:
             "SELECT run_id, scenario, fingerprint, started_at, finished_at, status, out_dir "
             "FROM runs ORDER BY started_at DESC"
         ).df()
+
+    def run_record(self, run_id: str) -> dict | None:
+        """A recorded run with its scenario text, times, outputs and summary (parsed)."""
+        cur = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        record = dict(zip([d[0] for d in cur.description], row, strict=True))
+        for key in ("outputs", "summary"):
+            if isinstance(record[key], str):
+                record[key] = json.loads(record[key])
+        return record
+
+    # -- published rosters ------------------------------------------------------------
+    _SHIFT_COLUMNS = ("agent_id", "date", "site", "shift", "start_utc", "end_utc",
+                      "start_local", "end_local", "paid_min", "breaks")
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()[0])
+
+    def publish_roster(self, roster: pd.DataFrame, *, week_start, days: int = 7,
+                       run_id: str | None = None, scenario: str | None = None,
+                       source: str | None = None, published_at=None) -> int:
+        """
+        Publish ``roster`` as the roster of the planning week starting ``week_start``
+        (00:00 UTC); returns its version (1 for the first, n + 1 after n).
+
+        A published version is never modified: publishing the week again, even the same
+        roster, adds a new version, and :meth:`published_roster` returns the latest. The
+        header and the shifts are written in one transaction.
+
+        Raises
+        ------
+        InputError
+            A roster that breaks its contract, or shifts that start outside the week
+            (from a day before ``week_start`` to a day after its ``days``).
+        """
+        schema.validate(roster, "roster", source="roster")
+        week = _as_date(week_start)
+        lo = pd.Timestamp(week).tz_localize("UTC") - pd.Timedelta(days=1)
+        hi = pd.Timestamp(week).tz_localize("UTC") + pd.Timedelta(days=days + 1)
+        starts = pd.to_datetime(roster["start_utc"], utc=True)
+        outside = ((starts < lo) | (starts >= hi)).to_numpy()
+        if outside.any():
+            first = roster.loc[roster.index[outside][0]]
+            raise InputError(
+                f"roster: {int(outside.sum())} shift(s) start outside the week of {week} "
+                f"(first: agent {first['agent_id']} at {pd.Timestamp(first['start_utc'])}); "
+                "publish a roster under the planning week it was solved for")
+        frame = roster[list(self._SHIFT_COLUMNS)].copy()
+        frame["date"] = pd.to_datetime(frame["date"]).dt.date
+        frame["breaks"] = frame["breaks"].fillna("").astype(str)
+        frame = frame.sort_values(["agent_id", "date"]).reset_index(drop=True)
+        digest = hashlib.sha256(frame.assign(
+            start_utc=frame["start_utc"].astype(str), end_utc=frame["end_utc"].astype(str),
+            date=frame["date"].astype(str)).to_csv(index=False).encode()).hexdigest()
+        self.con.begin()
+        try:
+            version = self.con.execute(
+                "SELECT coalesce(max(version), 0) + 1 FROM published_rosters "
+                "WHERE week_start = ?", [week]).fetchone()[0]
+            self.con.execute(
+                "INSERT INTO published_rosters VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [week, version, published_at or dt.datetime.now(dt.UTC), run_id, scenario,
+                 source, len(frame), digest])
+            rows = frame.assign(week_start=week, version=version)
+            self.con.register("_published", rows)
+            try:
+                names = ", ".join(("week_start", "version") + self._SHIFT_COLUMNS)
+                self.con.execute(f"INSERT INTO published_shifts ({names}) "
+                                 f"SELECT {names} FROM _published")
+            finally:
+                self.con.unregister("_published")
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        return int(version)
+
+    def published_versions(self, week_start=None) -> pd.DataFrame:
+        """The published versions (headers), newest first; of one week when given."""
+        if not self._has_table("published_rosters"):
+            return pd.DataFrame(columns=["week_start", "version", "published_at", "run_id",
+                                         "scenario", "source", "shifts", "sha256"])
+        sql = "SELECT * FROM published_rosters"
+        params = []
+        if week_start is not None:
+            sql += " WHERE week_start = ?"
+            params.append(_as_date(week_start))
+        df = self.con.execute(sql + " ORDER BY week_start DESC, version DESC", params).df()
+        df["week_start"] = pd.to_datetime(df["week_start"]).dt.date
+        return df
+
+    def published_roster(self, week_start, version: int | None = None) -> pd.DataFrame | None:
+        """
+        The roster published for the planning week that starts at ``week_start`` (a UTC
+        date): the latest version, or ``version``; None when none was published.
+
+        Returns
+        -------
+        DataFrame or None
+            Contract ``roster``, sorted by agent_id and date.
+        """
+        if not self._has_table("published_shifts"):
+            return None
+        week = _as_date(week_start)
+        if version is None:
+            version = self.con.execute(
+                "SELECT max(version) FROM published_rosters WHERE week_start = ?", [week]
+            ).fetchone()[0]
+            if version is None:
+                return None
+        names = ", ".join(self._SHIFT_COLUMNS)
+        df = self.con.execute(
+            f"SELECT {names} FROM published_shifts WHERE week_start = ? AND version = ? "
+            "ORDER BY agent_id, date", [week, int(version)]).df()
+        exists = self.con.execute(
+            "SELECT count(*) FROM published_rosters WHERE week_start = ? AND version = ?",
+            [week, int(version)]).fetchone()[0]
+        if not exists:
+            return None
+        for c in ("start_utc", "end_utc"):
+            df[c] = pd.to_datetime(df[c], utc=True).astype("datetime64[ns, UTC]")
+        df["date"] = pd.to_datetime(df["date"]).dt.date.astype(object)
+        df["paid_min"] = df["paid_min"].astype("int64")
+        for c in ("agent_id", "site", "shift", "start_local", "end_local", "breaks"):
+            df[c] = df[c].fillna("").astype(str)
+        return schema.sort_frame(df, "roster")
+
+
+def _as_date(value) -> dt.date:
+    """A date from a date, an ISO string or a timestamp (its UTC date)."""
+    if isinstance(value, dt.datetime):
+        value = pd.Timestamp(value)
+    if isinstance(value, pd.Timestamp):
+        return (value.tz_convert("UTC") if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise InputError(f"week_start {value!r} is not a date (YYYY-MM-DD)") from None
