@@ -7,8 +7,10 @@ demo store, with scenarios, forecasts and runs in temporary folders.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
+import types
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
-from wfm import forecast, pipeline, staffing
+from wfm import forecast, pipeline, schema, staffing
 from wfm import scenario as scenario_mod
 from wfm.errors import InputError
 from wfm.ui import common, upload
@@ -377,3 +379,131 @@ def test_every_page_renders(app_env):
         at.switch_page(path).run()
         assert not at.exception, (path, [e.value for e in at.exception])
         assert [t.value for t in at.title] == [title]
+
+
+# -- rosters made by hand (contract frames), for the Roster and Coverage pages -----------------
+
+
+def hand_roster(world, sc):
+    """
+    The demo world's worked shifts of the week before the planning week, moved one week
+    on, and an allocation of every working interval (breaks excluded) to the agent's
+    first language's voice queue: contract frames, with no solver involved.
+    """
+    week = [sc.planning.week_start - dt.timedelta(days=7 - i) for i in range(7)]
+    part = world.shifts[world.shifts["date"].isin(week)].drop(columns="nesting")
+    later = pd.Timedelta(days=7)
+    zones = sc.site_zones
+    part = part.assign(date=[d + dt.timedelta(days=7) for d in part["date"]],
+                       start_utc=part["start_utc"] + later, end_utc=part["end_utc"] + later)
+    part = part.assign(
+        start_local=[t.tz_convert(zones[s]).isoformat() for t, s in
+                     zip(part["start_utc"], part["site"], strict=True)],
+        end_local=[t.tz_convert(zones[s]).isoformat() for t, s in
+                   zip(part["end_utc"], part["site"], strict=True)])
+    roster = schema.sort_frame(part.reset_index(drop=True), "roster")
+    language = world.agents.set_index("agent_id")["languages"].map(lambda v: v[0])
+    step = pd.Timedelta(minutes=sc.planning.interval_min)
+    rows = []
+    for r in roster.itertuples():
+        local = r.start_utc.tz_convert(zones[r.site])
+        breaks = []
+        for text in filter(None, r.breaks.split(";")):
+            a, b = (pd.Timedelta(hours=int(x[:2]), minutes=int(x[3:])) for x in text.split("-"))
+            for day in (0, 1):
+                begin = (local.normalize() + pd.Timedelta(days=day) + a).tz_convert("UTC")
+                if r.start_utc <= begin < r.end_utc:
+                    breaks.append((begin, begin + (b - a) % pd.Timedelta(days=1)))
+                    break
+        for t in pd.date_range(r.start_utc, r.end_utc - step, freq=step):
+            if not any(b0 < t + step and t < b1 for b0, b1 in breaks):
+                rows.append((t, r.agent_id, f"{language[r.agent_id]}_voice"))
+    alloc = pd.DataFrame(rows, columns=["interval_start", "agent_id", "queue"])
+    alloc = alloc[(alloc["interval_start"] >= sc.planning.start_utc)
+                  & (alloc["interval_start"] < sc.planning.end_utc)]
+    alloc["interval_start"] = alloc["interval_start"].astype("datetime64[ns, UTC]")
+    return roster, schema.sort_frame(alloc.reset_index(drop=True), "allocation")
+
+
+@pytest.fixture(scope="module")
+def hand_solved(app_env, demo_store, demo_world):
+    """Two hand rosters as the Roster page keeps them: the baseline's and the same shifts
+    judged against 30 % more volume."""
+    sc, fc = baseline_plan(app_env, demo_store)
+    roster, alloc = hand_roster(demo_world, sc)
+    out = []
+    for label, scenario in (("hand baseline", sc), ("hand +30 %", scenario_mod.loads(
+            common.whatif_toml(sc, common.WhatIfKnobs(volume_factor=1.3)), name="more",
+            base_dir=app_env["scenarios"]))):
+        week = common.planning_window(fc.frame, scenario)
+        req = staffing.requirements(week, scenario)
+        result = types.SimpleNamespace(roster=roster, allocation=alloc, report={
+            "status": "FEASIBLE", "objective": 1.0, "best_bound": 1.0, "gap": 0.0,
+            "wall_time_s": 0.0, "trace": [], "under_coverage_h": {}, "over_coverage_h": {}})
+        out.append(common.SolvedRoster(label=label, key=f"test-{label}", scenario=scenario,
+                                       result=result, requirement=req, forecast=week,
+                                       agents=demo_world.agents))
+    return out
+
+
+def with_rosters(at: AppTest, solved) -> AppTest:
+    at.session_state["rosters"] = {s.label: s for s in solved}
+    return at
+
+
+def test_coverage_page_without_a_roster_says_how_to_get_one(app_env):
+    at = open_page("coverage_page")
+    assert any("Roster" in i.value for i in at.info)
+
+
+def test_coverage_page_heatmaps_and_sla(app_env, hand_solved):
+    from wfm import coverage
+
+    at = with_rosters(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S),
+                      hand_solved[:1])
+    at.run()
+    at.switch_page("wfm/ui/coverage_page.py").run()
+    assert_clean(at)
+    solved = hand_solved[0]
+    expect = coverage.coverage(solved.result.roster, solved.result.allocation,
+                               solved.requirement, solved.scenario, forecast=solved.forecast)
+    iv = expect.intervals
+    sl = (iv["contacts"] * iv["service_level"]).sum() / iv["contacts"].sum()
+    assert metrics(at)["Projected service level"] == f"{sl:.1%}"
+    # the queue heatmap: mean gap per UTC date and hour, summed over queues
+    gap, sla = chart_data(at, 0)[0], at.dataframe[0].value
+    per = iv.groupby("interval_start")["gap"].sum()
+    assert gap["value"].sum() == pytest.approx(per.groupby(
+        [per.index.date, per.index.hour]).mean().sum())
+    assert len(gap) == 7 * 24
+    weekly = expect.weekly[expect.weekly["channel"] == "all"]
+    assert list(sla["market"]) == sorted(weekly["market"])
+    # one queue only: its own gap
+    at.selectbox(key="cv_queue").select("de_voice").run()
+    assert_clean(at)
+    de = iv[iv["queue"] == "de_voice"]
+    assert chart_data(at, 0)[0]["value"].sum() == pytest.approx(
+        de.groupby([de["interval_start"].dt.date, de["interval_start"].dt.hour])["gap"]
+        .mean().sum())
+    # the display time zone moves the heatmap's hours
+    at.sidebar.selectbox(key="display_zone_label").select("market JP (Asia/Tokyo)").run()
+    assert_clean(at)
+    first = chart_data(at, 0)[0].sort_values(["date", "hour"]).iloc[0]
+    assert (first["date"], first["hour"]) == ("2026-11-23 Mon", 9)
+
+
+def test_coverage_page_compares_two_rosters(app_env, hand_solved):
+    at = with_rosters(AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S),
+                      hand_solved)
+    at.run()
+    at.switch_page("wfm/ui/coverage_page.py").run()
+    at.toggle(key="cv_compare").set_value(True).run()
+    assert_clean(at)
+    levels = [number(m.value.rstrip("%")) for m in at.metric
+              if m.label == "Projected service level"]
+    assert len(levels) == 2
+    # the same shifts against 30 % more volume serve fewer contacts in time
+    assert at.selectbox(key="cv_a").value.endswith("hand +30 %")
+    assert levels[0] < levels[1]
+    table = at.dataframe[0].value
+    assert (table["change"].dropna() >= -1e-9).all()

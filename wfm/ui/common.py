@@ -579,3 +579,47 @@ def library_part(module: str, names: tuple[str, ...]):
 def missing_part(what: str, module: str) -> None:
     st.info(f"{what} needs `{module}`, which this installation does not have yet; "
             "nothing is shown rather than a made-up result.", icon=":material/construction:")
+
+
+# -- rosters solved in this session -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SolvedRoster:
+    """A roster solved on the Roster page, with what it was solved from."""
+
+    label: str
+    #: unique in the process (the caches are shared by every session)
+    key: str
+    scenario: Scenario
+    #: :class:`wfm.roster.RosterResult` (roster, allocation, report)
+    result: object
+    requirement: pd.DataFrame
+    forecast: pd.DataFrame
+    agents: pd.DataFrame
+
+
+def session_rosters() -> dict[str, SolvedRoster]:
+    """The rosters solved in this session, oldest first (label -> roster)."""
+    return st.session_state.setdefault("rosters", {})
+
+
+def add_session_roster(solved: SolvedRoster) -> None:
+    rosters = session_rosters()
+    rosters[solved.label] = solved
+    while len(rosters) > 6:  # keep the session small
+        rosters.pop(next(iter(rosters)))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _coverage_cached(key: str, _solved: SolvedRoster):
+    from wfm import coverage
+
+    r = _solved.result
+    return coverage.coverage(r.roster, r.allocation, _solved.requirement, _solved.scenario,
+                             forecast=_solved.forecast)
+
+
+def coverage_of(solved: SolvedRoster):
+    """Coverage vs SLA of a session roster (:func:`wfm.coverage.coverage`), cached."""
+    return _coverage_cached(solved.key, solved)
