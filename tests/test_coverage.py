@@ -327,6 +327,12 @@ def test_a_queue_with_contacts_and_no_agents_is_below_target_all_along(req, base
     summary = coverage.queue_summary(cov, 30).set_index("queue")
     assert summary.loc["ko_voice", "hours_below_target"] == busy.sum() * 0.5
     assert summary.loc["ko_voice", "service_level"] == 0
+    # no stable interval with contacts: no ASA to average, every contact meets an
+    # unstable queue; a week's ASA is not made infinite by one short interval
+    assert np.isnan(summary.loc["ko_voice", "asa_s"])
+    assert summary.loc["ko_voice", "unstable_share"] == 1.0
+    assert summary.loc["en_voice", "unstable_share"] == 0.0
+    assert np.isfinite(summary.loc["en_voice", "asa_s"])
     assert summary.loc["en_voice", "hours_below_target"] == 0
     worst = coverage.worst_intervals(cov, 5)
     assert set(worst["queue"]) == {"ko_voice"}

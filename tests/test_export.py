@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import stat
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -316,6 +318,15 @@ def test_atomic_file_write_replaces_whole_or_not_at_all(tmp_path, monkeypatch):
         export.write_bytes_atomic(target, "new\n" * 1000)
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["roster.csv"]
+
+
+def test_atomic_writes_get_the_usual_file_permissions(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = export.write_bytes_atomic(tmp_path / "report.html", "x")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    folder = export.write_folder_atomic(tmp_path / "ics", {"a.ics": "x"})
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
 
 
 def test_folder_write_refuses_names_that_leave_the_folder(tmp_path):

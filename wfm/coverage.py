@@ -475,14 +475,22 @@ def market_intervals(intervals: pd.DataFrame, scenario: Scenario,
 
 
 def _weighted(frame: pd.DataFrame, keys: list[str], interval_h: float) -> pd.DataFrame:
-    """Contact-weighted service level, ASA, abandonment and target per group."""
+    """
+    Contact-weighted service level, ASA, abandonment and target per group.
+
+    ASA is averaged over the intervals where the projected queue is stable (finite
+    ASA); the contacts of the unstable ones (agents <= load, Erlang C ASA infinite) are
+    reported as ``unstable_share``, so one short interval does not make a week's ASA
+    infinite and the reader still sees it.
+    """
     f = frame.copy()
     c = f["contacts"].to_numpy(dtype=float)
     f["w_sl"] = c * f["service_level"].to_numpy(dtype=float)
     asa = f["asa_s"].to_numpy(dtype=float)
-    has_asa = ~np.isnan(asa) & (c > 0)
+    has_asa = np.isfinite(asa) & (c > 0)
     f["w_asa"] = np.where(has_asa, c * np.where(has_asa, asa, 0.0), 0.0)
     f["n_asa"] = np.where(has_asa, c, 0.0)
+    f["n_unstable"] = np.where(np.isinf(asa) & (c > 0), c, 0.0)
     ab = f["abandon_rate"].to_numpy(dtype=float)
     has_ab = ~np.isnan(ab) & (c > 0)
     f["w_ab"] = np.where(has_ab, c * np.where(has_ab, ab, 0.0), 0.0)
@@ -497,14 +505,17 @@ def _weighted(frame: pd.DataFrame, keys: list[str], interval_h: float) -> pd.Dat
     hours = below.groupby(keys).size().rename("hours_below_target") * interval_h
     g = f.groupby(keys, sort=True)
     out = g.agg(contacts=("contacts", "sum"), w_sl=("w_sl", "sum"), w_asa=("w_asa", "sum"),
-                n_asa=("n_asa", "sum"), w_ab=("w_ab", "sum"), n_ab=("n_ab", "sum"),
-                w_t=("w_t", "sum"), n_t=("n_t", "sum"), t_mean=("t_any", "mean"))
+                n_asa=("n_asa", "sum"), n_unstable=("n_unstable", "sum"),
+                w_ab=("w_ab", "sum"), n_ab=("n_ab", "sum"), w_t=("w_t", "sum"),
+                n_t=("n_t", "sum"), t_mean=("t_any", "mean"))
     out = out.join(hours, how="left")
     out["hours_below_target"] = out["hours_below_target"].fillna(0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["service_level"] = np.where(out["contacts"] > 0, out["w_sl"] / out["contacts"],
                                         np.nan)
         out["asa_s"] = np.where(out["n_asa"] > 0, out["w_asa"] / out["n_asa"], np.nan)
+        out["unstable_share"] = np.where(out["contacts"] > 0,
+                                         out["n_unstable"] / out["contacts"], np.nan)
         out["abandon_rate"] = np.where(out["n_ab"] > 0, out["w_ab"] / out["n_ab"], np.nan)
         out["target_service_level"] = np.where(out["n_t"] > 0, out["w_t"] / out["n_t"],
                                                out["t_mean"])
@@ -513,7 +524,7 @@ def _weighted(frame: pd.DataFrame, keys: list[str], interval_h: float) -> pd.Dat
     out["met"] = (out["contacts"].to_numpy() <= 0) | np.isnan(t) | (sl >= t - _EPS)
     out = out.reset_index()
     return out[keys + ["contacts", "service_level", "target_service_level", "met", "asa_s",
-                       "abandon_rate", "hours_below_target"]]
+                       "unstable_share", "abandon_rate", "hours_below_target"]]
 
 
 def attainment(markets: pd.DataFrame, interval_min: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -534,9 +545,11 @@ def attainment(markets: pd.DataFrame, interval_min: int) -> tuple[pd.DataFrame, 
         share of the contacts answered within the target, contact-weighted over the
         intervals: sum(contacts * SL) / sum(contacts)), target_service_level (the
         market's, contact-weighted over channels for ``channel = "all"``), met (bool;
-        True with no contacts or no target), asa_s (contact-weighted; ``inf`` when an
-        interval with contacts is unstable), abandon_rate (Erlang A queues only),
-        hours_below_target (intervals with contacts that miss a target). [h]
+        True with no contacts or no target), asa_s (contact-weighted over the intervals
+        where the projected queue is stable), unstable_share (share of the contacts
+        arriving in intervals where it is not: agents <= load, ASA infinite),
+        abandon_rate (Erlang A queues only), hours_below_target (intervals with contacts
+        that miss a target). [h]
         ``weekly``: the same per market and channel over the planning window.
         Both hold one row per market and channel plus a ``channel = "all"`` row per
         market; sorted by market, channel (and date).
@@ -569,7 +582,8 @@ def queue_summary(intervals: pd.DataFrame, interval_min: int) -> pd.DataFrame:
     -------
     DataFrame
         queue, channel, contacts, service_level (contact-weighted), target_service_level,
-        met, asa_s, abandon_rate, required_h (headcount-hours), required_agent_h,
+        met, asa_s, unstable_share (as :func:`attainment`), abandon_rate, required_h
+        (headcount-hours), required_agent_h,
         scheduled_h, net_h (productive agent-hours), under_h (sum of
         max(required - scheduled, 0)), over_h, hours_below_target [h]; sorted by queue.
     """
@@ -585,8 +599,8 @@ def queue_summary(intervals: pd.DataFrame, interval_min: int) -> pd.DataFrame:
         sums[c] = sums[c] * h
     out = w.merge(sums.reset_index(), on="queue", how="left")
     cols = ["queue", "channel", "contacts", "service_level", "target_service_level", "met",
-            "asa_s", "abandon_rate", "required_h", "required_agent_h", "scheduled_h", "net_h",
-            "under_h", "over_h", "hours_below_target"]
+            "asa_s", "unstable_share", "abandon_rate", "required_h", "required_agent_h",
+            "scheduled_h", "net_h", "under_h", "over_h", "hours_below_target"]
     return out[cols].sort_values("queue").reset_index(drop=True)
 
 

@@ -26,7 +26,7 @@ import io
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,15 +59,17 @@ def write_bytes_atomic(path: str | Path, data: bytes | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+    # a new name opened exclusively (not mkstemp, whose files are private): the file gets
+    # the permissions the umask gives any other file the user writes
+    tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -81,7 +83,8 @@ def write_folder_atomic(folder: str | Path, files: Mapping[str, bytes | str]) ->
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    tmp = folder.with_name(f".{folder.name}.partial-{uuid.uuid4().hex[:12]}")
+    tmp.mkdir()  # permissions from the umask (mkdtemp's would be private)
     try:
         for rel, data in files.items():
             target = tmp / rel

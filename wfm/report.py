@@ -272,6 +272,7 @@ def key_table(weekly: pd.DataFrame | list[dict]) -> str:
             "SL": _pct(sl), "target": _pct(r.target_service_level, 0),
             "met": "yes" if bool(r.met) else "NO",
             "ASA s": _num(r.asa_s, 1) if r.asa_s is not None else "",
+            "unstable": _pct(getattr(r, "unstable_share", None)),
             "abandon": _pct(r.abandon_rate) if r.abandon_rate is not None else "",
             "h below": _num(r.hours_below_target, 1),
         })
@@ -360,14 +361,20 @@ def report_html(summary: dict, frames: dict[str, pd.DataFrame]) -> str:
     table["channel_order"] = table["channel"].map(lambda c: "~" if c == "all" else c)
     table = table.sort_values(["market", "channel_order"]).drop(columns="channel_order")
     cols = ["market", "channel", "contacts", "service_level", "target_service_level", "met",
-            "asa_s", "abandon_rate", "hours_below_target"]
+            "asa_s", "unstable_share", "abandon_rate", "hours_below_target"]
+    cols = [c for c in cols if c in table.columns]
+    parts.append("<p>ASA is averaged over the intervals where the projected queue is stable; "
+                 "unstable_share is the share of contacts arriving when it is not (fewer "
+                 "productive agents than the load: the queue grows, ASA has no limit).</p>")
     parts.append(_html_table(table[cols], {
         "contacts": lambda v: _num(v, 0), "service_level": _pct,
         "target_service_level": lambda v: _pct(v, 0), "met": _met,
-        "asa_s": lambda v: _num(v, 1), "abandon_rate": _pct,
+        "asa_s": lambda v: _num(v, 1), "unstable_share": _pct, "abandon_rate": _pct,
         "hours_below_target": lambda v: _num(v, 1)}, text_cols=("market", "channel")))
     if daily is not None and len(daily):
         parts.append("<h2>SLA attainment per market and local day</h2>")
+        parts.append("<p>Market-local dates; the planning week runs in UTC, so the first and "
+                     "last local dates of a market are partial days.</p>")
         d = daily[daily["channel"] == "all"].copy()
         d["date"] = d["date"].map(lambda v: pd.Timestamp(v).date())
         order = sorted(set(d["date"]))
@@ -406,7 +413,11 @@ def report_html(summary: dict, frames: dict[str, pd.DataFrame]) -> str:
         parts.append(f"<figure><figcaption>{esc(queue)}</figcaption>{chart}</figure>")
     parts.append("</div>")
     # heatmaps
-    vmax = float(max(np.nanmax(np.abs(coverage["gap"].to_numpy(float))), 1.0))
+    # colour scale: the 95th percentile of |gap|, so a few overlap spikes do not wash out
+    # the rest (larger values take the strongest colour)
+    gaps = np.abs(coverage["gap"].to_numpy(float))
+    gaps = gaps[np.isfinite(gaps)]
+    vmax = float(max(np.percentile(gaps, 95) if gaps.size else 1.0, 1.0))
     parts.append("<h2>Gap per queue: day x hour (UTC)</h2><p>Scheduled minus required "
                  "headcount, mean over the hour; red short, green over.</p><div class='grid'>")
     for queue, part in coverage.groupby("queue", sort=True):
@@ -429,14 +440,17 @@ def report_html(summary: dict, frames: dict[str, pd.DataFrame]) -> str:
     queues = pd.DataFrame(cov_summary.get("queues", []))
     if len(queues):
         parts.append("<h2>Queues (week)</h2>")
-        qcols = ["queue", "contacts", "service_level", "target_service_level", "met", "asa_s",
-                 "required_h", "scheduled_h", "net_h", "under_h", "over_h",
+        hours = ["required_h", "scheduled_h", "net_h", "under_h", "over_h",
                  "hours_below_target"]
+        qcols = ["queue", "contacts", "service_level", "target_service_level", "met", "asa_s",
+                 "unstable_share", *hours]
+        qcols = [c for c in qcols if c in queues.columns]
         parts.append(_html_table(queues[qcols], {
             "contacts": lambda v: _num(v, 0), "service_level": _pct,
             "target_service_level": lambda v: _pct(v, 0), "met": _met,
             "asa_s": lambda v: _num(v if v != "inf" else math.inf, 1),
-            **{c: (lambda v: _num(v, 1)) for c in qcols[6:]}}, text_cols=("queue",)))
+            "unstable_share": _pct, **{c: (lambda v: _num(v, 1)) for c in hours}},
+            text_cols=("queue",)))
     worst = pd.DataFrame(cov_summary.get("worst", []))
     parts.append("<h2>Worst intervals</h2>")
     if len(worst):
