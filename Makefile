@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-slow bench bench-erlang app lint clean
+.PHONY: venv demo test test-slow bench bench-erlang app lint clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,22 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/wfm demo
 
-test: venv
+# The browser test (tests/test_app_browser.py) drives Debian's chromium with Playwright
+# (never a downloaded browser): install it with apt-get when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "no chromium and no apt-get: the browser test will be skipped"; exit 0; }; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium \
+	    || echo "chromium could not be installed: the browser test will be skipped"; }
+
+test: venv chromium
 	$(BIN)/python -m pytest -q
 
 test-slow: venv
 	$(BIN)/python -m pytest -q -m slow
 
+# The app on the demo world (it builds the demo world into wfm.duckdb on first start).
 app: venv
 	$(BIN)/streamlit run app.py
 
@@ -37,7 +47,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) runs wfm.duckdb wfm.duckdb.wal .pytest_cache
+	rm -rf $(VENV) runs wfm.duckdb wfm.duckdb.wal .pytest_cache test-artifacts
 
 # Forecast acceptance figures: Anonymous Bank (../shared/data) and the demo world.
 .PHONY: bench-forecast
@@ -48,3 +58,8 @@ bench-forecast: venv
 .PHONY: bench-kpi
 bench-kpi: venv
 	$(BIN)/python benchmarks/kpi_bench.py
+
+# Speed of a what-if change in the app (AppTest on the baseline week, all queues).
+.PHONY: bench-app
+bench-app: venv
+	$(BIN)/python benchmarks/app_bench.py

@@ -225,7 +225,7 @@ def test_whatif_page_recomputes_required_agents(app_env, demo_store):
     at.number_input(key="wi_volume").set_value(1.2).run()
     assert_clean(at)
     after = metrics(at)
-    for label in ("Required agents at the peak", "Productive agent-hours", "Headcount-hours"):
+    for label in ("Peak required agents", "Productive agent-hours", "Headcount-hours"):
         assert number(after[label]) > number(before[label]), label
     assert {m.label: m.delta for m in at.metric}["Productive agent-hours"].startswith("+")
     # independent check: the library on the same what-if gives the page's figures
@@ -237,7 +237,7 @@ def test_whatif_page_recomputes_required_agents(app_env, demo_store):
     assert number(after["Productive agent-hours"]) == pytest.approx(summary["agent_hours"],
                                                                      abs=0.5)
     peak = req.groupby("interval_start")["agents"].sum().max()
-    assert number(after["Required agents at the peak"]) == peak
+    assert number(after["Peak required agents"]) == peak
     # the chart stacks every queue over the week
     data = chart_data(at)[0]
     assert data["queue"].nunique() == req["queue"].nunique()
@@ -370,7 +370,7 @@ def test_a_fresh_store_gets_the_demo_world(app_env, tmp_path, monkeypatch):
     with Store(fresh) as store:
         assert store.has_demo()
         assert store.counts()["agents"] == len(pipeline.demo_world().agents)
-    assert number(metrics(at)["Required agents at the peak"]) > 0
+    assert number(metrics(at)["Peak required agents"]) > 0
 
 
 def test_every_page_renders(app_env):

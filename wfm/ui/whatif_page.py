@@ -200,8 +200,8 @@ def _render() -> None:
                    f"{interval_min} min; recomputed in {seconds * 1000:.0f} ms.")
         st.session_state["whatif_update_ms"] = seconds * 1000
         m = st.columns(4)
-        for col, key, label in ((m[0], "peak_agents", "Required agents at the peak"),
-                                (m[1], "peak_headcount", "Headcount at the peak"),
+        for col, key, label in ((m[0], "peak_agents", "Peak required agents"),
+                                (m[1], "peak_headcount", "Peak headcount"),
                                 (m[2], "agent_hours", "Productive agent-hours"),
                                 (m[3], "headcount_hours", "Headcount-hours")):
             delta = now[key] - before[key]
