@@ -455,6 +455,22 @@ def test_allocation_off_shift_or_on_a_lunch_break_is_an_input_error(baseline):
         coverage.coverage(roster, pd.concat([alloc, late], ignore_index=True), req, baseline)
     ok = coverage.coverage(roster, alloc, req, baseline)
     assert ok.intervals["scheduled"].sum() == 16
+    early = lunch.assign(interval_start=pd.Timestamp("2026-11-23 07:30", tz="UTC"))
+    with pytest.raises(InputError, match="A1 at 2026-11-23T07:30:00"):
+        coverage.check_allocation(pd.concat([alloc, early]), roster, baseline.site_zones, 30)
+
+
+def test_on_a_coarser_grid_an_interval_partly_on_shift_or_on_break_is_accepted(baseline):
+    """Hourly planning: a shift 08:00-16:30 with lunch 12:00-12:30 works part of 16:00
+    and of 12:00; neither is an error, the 17:00 interval is."""
+    roster, _ = make_shifts([("A1", "Lisbon", "2026-11-23 08:00", 510, (240, 30),
+                              "en_voice")], baseline.site_zones)
+    hours = pd.date_range("2026-11-23 08:00", "2026-11-23 16:00", freq="h", tz="UTC")
+    alloc = pd.DataFrame({"interval_start": hours, "agent_id": "A1", "queue": "en_voice"})
+    coverage.check_allocation(alloc, roster, baseline.site_zones, 60)
+    late = alloc.iloc[[0]].assign(interval_start=pd.Timestamp("2026-11-23 17:00", tz="UTC"))
+    with pytest.raises(InputError, match="outside every shift"):
+        coverage.check_allocation(pd.concat([alloc, late]), roster, baseline.site_zones, 60)
 
 
 def test_a_night_shift_break_after_midnight_is_on_the_next_day(baseline):

@@ -133,7 +133,9 @@ def _break_windows(roster: pd.DataFrame, site_zones: dict[str, str]) -> pd.DataF
 def check_allocation(allocation: pd.DataFrame, roster: pd.DataFrame,
                      site_zones: dict[str, str], interval_min: int) -> None:
     """
-    Every allocation row lies inside one of its agent's shifts and outside its breaks.
+    Every allocation row overlaps one of its agent's shifts and is not wholly inside one of
+    its unpaid breaks (an interval only partly on shift or on a break, as on a grid coarser
+    than the shift's edges, is accepted).
 
     Raises
     ------
@@ -150,13 +152,12 @@ def check_allocation(allocation: pd.DataFrame, roster: pd.DataFrame,
     shifts["agent_id"] = shifts["agent_id"].astype(str)
     shifts["start_utc"] = shifts["start_utc"].astype("datetime64[ns, UTC]")
     shifts["end_utc"] = shifts["end_utc"].astype("datetime64[ns, UTC]")
-    # the latest shift that starts before the interval ends must cover the interval
+    # the latest shift that starts before the interval ends must still run in it
     alloc["probe"] = alloc["interval_start"] + step - pd.Timedelta(microseconds=1)
     joined = pd.merge_asof(alloc.sort_values("probe"), shifts.sort_values("start_utc"),
                            left_on="probe", right_on="start_utc", by="agent_id",
                            direction="backward")
-    off = joined["start_utc"].isna() | (joined["interval_start"] < joined["start_utc"]) | (
-        joined["interval_start"] + step > joined["end_utc"])
+    off = joined["start_utc"].isna() | (joined["interval_start"] >= joined["end_utc"])
     problems = []
     if off.any():
         bad = joined[off].sort_values(["agent_id", "interval_start"])
@@ -168,10 +169,11 @@ def check_allocation(allocation: pd.DataFrame, roster: pd.DataFrame,
     if len(breaks):
         breaks["start"] = breaks["start"].astype("datetime64[ns, UTC]")
         breaks["end"] = breaks["end"].astype("datetime64[ns, UTC]")
-        b = pd.merge_asof(alloc.sort_values("probe"), breaks.sort_values("start"),
-                          left_on="probe", right_on="start", by="agent_id",
+        # the latest break that starts by the interval's start must not outlast it
+        b = pd.merge_asof(alloc.sort_values("interval_start"), breaks.sort_values("start"),
+                          left_on="interval_start", right_on="start", by="agent_id",
                           direction="backward")
-        on_break = b["start"].notna() & (b["interval_start"] < b["end"])
+        on_break = b["start"].notna() & (b["interval_start"] + step <= b["end"])
         if on_break.any():
             bad = b[on_break].sort_values(["agent_id", "interval_start"])
             shown = ", ".join(f"{r.agent_id} at {r.interval_start.isoformat()}"
