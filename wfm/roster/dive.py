@@ -1,0 +1,227 @@
+"""
+From the LP relaxation to whole shift counts: an LP-guided dive.
+
+The aggregate LP is tight but its optimum spreads shifts thinly over many start times
+(a quarter of an agent here, a third there), so rounding it in one go loses much of
+its coverage. The dive rounds a little at a time and lets the LP re-balance the rest:
+
+1. shift counts the LP already gives as whole numbers are fixed;
+2. the most decided fractional counts are rounded up (largest fraction first, a batch
+   at a time, never past a per-group limit: agents per date, nights, working days,
+   paid minutes), counts close to their floor are rounded down;
+3. the LP is solved again with those bounds, and so on until every count is whole.
+
+Once the counts are whole, the remaining problem (lunch slots, which pool each agent
+serves, the shortage) is a network flow, so its LP optimum is whole too. The time
+budget shortens the dive: when it runs out, what is left is rounded along the time
+axis (cumulative rounding per group and template keeps the coverage profile) and fixed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from wfm.roster.aggregate import Aggregate
+from wfm.roster.catalog import Catalog
+from wfm.roster.linear import CompiledLP
+
+PACKING = ("day[", "night_day[", "nights[", "days[", "paid[")
+REST_ROWS = ("rest[", "Edef[", "Sdef[")
+EPS = 1e-6
+
+
+@dataclass
+class DiveResult:
+    x: dict[tuple[int, int], int]  # (group, option) -> shifts
+    lunch: dict[tuple[int, int, int], int]  # (group, option, offset) -> lunches
+    values: np.ndarray  # the final LP solution (allocation, shortage) with x fixed
+    objective: float
+    iterations: int
+    seconds: float
+    trace: list[tuple[float, int, float]]  # (seconds, fractional counts, LP objective)
+
+
+def _packing_rows(agg: Aggregate):
+    """Rows that only limit shift counts from above (per-group caps) and the paid floor."""
+    caps, floors = [], []
+    for (idx, coef, lo, hi), name in zip(agg.lm.rows, agg.lm.row_names, strict=True):
+        if name.startswith(PACKING):
+            if hi < np.inf:
+                caps.append((idx, coef, hi))
+            if lo > -np.inf:
+                floors.append((idx, coef, lo))
+    return caps, floors
+
+
+def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget_s: float,
+         compiled: CompiledLP | None = None, support_eps: float = 1e-3,
+         report: Callable[[float, int, float], None] | None = None,
+         stop_at: int = 0, snapshot: dict | None = None) -> DiveResult:
+    """
+    Round the LP solution ``lp_values`` of ``agg`` to whole shift counts (see the module
+    docstring). ``compiled`` is the LP without the rest rows (they did not bind in any
+    instance measured; the assignment to agents enforces rest exactly).
+    """
+    t0 = time.perf_counter()
+    lm = agg.lm
+    compiled = compiled or lm.compile(skip_rows=REST_ROWS)
+    lb = np.asarray(lm.lb, float).copy()
+    ub = np.asarray(lm.ub, float).copy()
+    keys = list(agg.x)
+    xv = np.array([agg.x[k] for k in keys])
+    # options the LP does not use stay unused (and so do their lunches)
+    for (g, k), v in agg.x.items():
+        if lp_values[v] < support_eps:
+            ub[v] = 0
+            for off in catalog.options[k].lunch_offsets_min:
+                ub[agg.lunch[(g, k, off)]] = 0
+    caps, floors = _packing_rows(agg)
+    rows_of: dict[int, list[tuple[str, int, float]]] = {}
+    for kind, rows in (("cap", caps), ("floor", floors)):
+        for r, (idx, coef, _) in enumerate(rows):
+            for i, c in zip(idx, coef, strict=True):
+                rows_of.setdefault(int(i), []).append((kind, r, float(c)))
+
+    x = lp_values.copy()
+    trace = []
+    iterations = 0
+    theta = 0.8
+    while True:
+        vals = x[xv]
+        floor = np.floor(vals + EPS)
+        frac = vals - floor
+        fractional = frac > EPS
+        trace.append((time.perf_counter() - t0, int(fractional.sum()), lm.objective_value(x)))
+        if report is not None:
+            report(*trace[-1])
+        if not fractional.any():
+            break
+        if snapshot is not None and fractional.sum() <= stop_at:
+            snapshot.update(lb=lb.copy(), ub=ub.copy(), x=x.copy(), xv=xv, frac=fractional)
+            snapshot["lb"][xv[~fractional]] = floor[~fractional]
+            snapshot["ub"][xv[~fractional]] = floor[~fractional]
+            return None
+        whole = ~fractional
+        lb[xv[whole]] = floor[whole]
+        ub[xv[whole]] = floor[whole]
+        lb[xv[fractional]] = np.maximum(lb[xv[fractional]], floor[fractional])
+        elapsed = time.perf_counter() - t0
+        if elapsed > time_budget_s:
+            _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of)
+            break
+        cap_used = np.array([float((c * lb[i]).sum()) for i, c, _ in caps])
+        floor_room = np.array([float((c * ub[i]).sum()) for i, c, _ in floors])
+        order = np.argsort(-frac)
+        batch = max(1, int(np.ceil(0.1 * fractional.sum())))
+        taken = 0
+        for j in order:
+            if not fractional[j] or (frac[j] < theta and taken > 0) or taken >= batch:
+                break
+            v = int(xv[j])
+            if all(cap_used[r] + c <= caps[r][2] + 1e-9
+                   for kind, r, c in rows_of.get(v, []) if kind == "cap"):
+                lb[v] = floor[j] + 1
+                for kind, r, c in rows_of.get(v, []):
+                    if kind == "cap":
+                        cap_used[r] += c
+                taken += 1
+            else:
+                ub[v] = floor[j]  # cannot go up: fix at the floor
+                for kind, r, c in rows_of.get(v, []):
+                    if kind == "floor":
+                        floor_room[r] -= c * frac[j]
+        if taken == 0 or frac[order[0]] < theta:
+            theta = max(0.5, theta - 0.1)
+        for j in np.flatnonzero(fractional & (frac <= 0.2)):
+            v = int(xv[j])
+            if lb[v] > floor[j]:
+                continue
+            if all(floor_room[r] - c >= floors[r][2] - 1e-9
+                   for kind, r, c in rows_of.get(v, []) if kind == "floor"):
+                ub[v] = floor[j]
+                for kind, r, c in rows_of.get(v, []):
+                    if kind == "floor":
+                        floor_room[r] -= c
+        iterations += 1
+        result = compiled.solve(lb, ub, max(5.0, time_budget_s - elapsed + 5.0))
+        if not result.ok:  # should not happen: undo this round's roundings and finish
+            _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of)
+            break
+        x = result.x
+    # whole counts fixed: lunches, allocation and shortage are a network flow
+    final_lb, final_ub = lb.copy(), ub.copy()
+    counts = np.round(x[xv])
+    final_lb[xv] = counts
+    final_ub[xv] = counts
+    result = compiled.solve(final_lb, final_ub, 60.0)
+    if not result.ok:
+        raise RuntimeError(f"the rounded aggregate has no allocation: {result.message}")
+    values = result.x
+    shifts = {key: int(c) for key, c in zip(keys, counts, strict=True) if c > 0}
+    lunch = _whole_lunches(agg, catalog, shifts, values)
+    lunch_vars = np.array(list(agg.lunch.values()))
+    if len(lunch_vars) and np.abs(values[lunch_vars] - np.round(values[lunch_vars])).max() > EPS:
+        # fix the rounded lunches; the allocation left is a transportation problem
+        for key, v in agg.lunch.items():
+            final_lb[v] = final_ub[v] = lunch.get(key, 0)
+        result = compiled.solve(final_lb, final_ub, 60.0)
+        if not result.ok:
+            raise RuntimeError(f"the rounded lunches leave no allocation: {result.message}")
+        values = result.x
+    return DiveResult(shifts, lunch, values, result.objective, iterations,
+                      time.perf_counter() - t0, trace)
+
+
+def _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of) -> None:
+    """Round what is left along the time axis, per group and template, keeping caps."""
+    order = sorted(range(len(keys)), key=lambda j: (keys[j][0],
+                                                    catalog.options[keys[j][1]].template,
+                                                    catalog.options[keys[j][1]].start_utc))
+    cap_used = np.array([float((c * lb[i]).sum()) for i, c, _ in caps])
+    cum, prev, current = 0.0, 0, None
+    for j in order:
+        g, k = keys[j]
+        group_key = (g, catalog.options[k].template)
+        if group_key != current:
+            current, cum, prev = group_key, 0.0, 0
+        v = int(xv[j])
+        value = float(np.clip(x[v], lb[v], ub[v]))
+        base = lb[v]
+        cum += value - base
+        target = int(np.floor(cum + 0.5))
+        extra = max(0, target - prev)
+        add = 0
+        for _ in range(extra):
+            if base + add + 1 > ub[v] + 1e-9:
+                break
+            if all(cap_used[r] + c <= caps[r][2] + 1e-9
+                   for kind, r, c in rows_of.get(v, []) if kind == "cap"):
+                add += 1
+                for kind, r, c in rows_of.get(v, []):
+                    if kind == "cap":
+                        cap_used[r] += c
+        prev += add
+        x[v] = base + add
+        lb[v] = ub[v] = base + add
+
+
+def _whole_lunches(agg: Aggregate, catalog: Catalog, shifts, values) -> dict:
+    """Lunch counts per option from the final LP, made whole by cumulative rounding."""
+    lunch = {}
+    for (g, k), n in shifts.items():
+        offsets = catalog.options[k].lunch_offsets_min
+        if not offsets:
+            continue
+        raw = np.array([max(values[agg.lunch[(g, k, off)]], 0.0) for off in offsets])
+        raw = raw / raw.sum() * n if raw.sum() > 0 else np.full(len(offsets), n / len(offsets))
+        cum = np.floor(np.cumsum(raw) + 0.5 + EPS).astype(int)
+        cum[-1] = n
+        counts = np.diff(np.concatenate([[0], cum]))
+        for off, c in zip(offsets, counts, strict=True):
+            if c > 0:
+                lunch[(g, k, off)] = int(c)
+    return lunch

@@ -1,0 +1,281 @@
+"""
+Top-up: give agents with contract time left the shifts that cover the most shortage.
+
+The aggregate's counts cannot always be handed out in full (a group's total fits its
+agents' contracts, but not every agent's week can take its share), so some agents end
+with paid time unused while intervals go short. This greedy step adds, one at a time,
+the shift with the largest saving in weighted shortage (the same convex weights as the
+aggregate, at the coverage the roster has now) minus its paid time, to an agent who can
+take it under every individual rule; it stops when no shift saves more than it costs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+from scipy import sparse
+
+from wfm.roster.aggregate import Aggregate, Demand
+from wfm.roster.assign import History, _minutes
+from wfm.roster.catalog import AgentInfo, Catalog, Group
+from wfm.scenario import Scenario
+
+
+def _state(agent: AgentInfo, options: list[int], catalog: Catalog, history: History, w0):
+    spans = [(_minutes(catalog.options[k].start_utc, w0), _minutes(catalog.options[k].end_utc,
+                                                                   w0)) for k in options]
+    last = history.last_end_utc.get(agent.agent_id)
+    if last is not None:
+        spans.append((last - 10**6, last))
+    return {
+        "paid": sum(catalog.options[k].paid_min for k in options),
+        "shifts": len(options),
+        "nights": sum(catalog.options[k].night for k in options),
+        "dates": {catalog.options[k].date for k in options},
+        "spans": spans,
+        "before": history.streak_dates.get(agent.agent_id, set()),
+    }
+
+
+def _fits(a: AgentInfo, s: dict, o, start: int, end: int, rules, rest_min: float) -> bool:
+    if o.date in s["dates"] or s["shifts"] >= a.max_shifts or not a.available(o.date):
+        return False
+    if s["paid"] + o.paid_min > a.max_paid_min or (o.night and not a.night_ok):
+        return False
+    if o.night and s["nights"] >= rules.max_nights_week:
+        return False
+    for s0, e0 in s["spans"]:
+        if start < e0 + rest_min and s0 < end + rest_min:
+            return False
+    dates = sorted(s["dates"] | {o.date} | s["before"])
+    run = longest = 1
+    for d0, d1 in zip(dates, dates[1:], strict=False):
+        run = run + 1 if (d1 - d0) == dt.timedelta(days=1) else 1
+        longest = max(longest, run)
+    return longest <= rules.max_consecutive_days
+
+
+def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
+           infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
+           history: History, missing: np.ndarray, *, time_budget_s: float) -> int:
+    """
+    Add shifts in place (see the module docstring). ``missing[p, t]`` is the pool
+    shortage of the current roster (from the aggregate LP with the shifts fixed).
+    Returns the number of shifts added.
+    """
+    t0 = time.perf_counter()
+    rules = scenario.roster.rules
+    rest_min = rules.min_rest_h * 60
+    w0 = scenario.planning.start_utc
+    over_per_min = scenario.roster.weights.over_coverage / 60.0
+    n_p, n_t = missing.shape
+    need = agg.need
+    weights = {(p, t): dem.pool_weights(p, t, need) for p in range(n_p)
+               for t in np.flatnonzero(missing[p] > 0)}
+    missing = missing.astype(int).copy()
+    marg = np.zeros((n_p, n_t))
+    for (p, t), w in weights.items():
+        marg[p, t] = w[missing[p, t] - 1]
+
+    by_agent = {infos[i].agent_id: i for i in range(len(infos))}
+    states = {agent: _state(infos[by_agent[agent]], options, catalog, history, w0)
+              for agent, options in shifts.items()}
+    for a in infos:
+        if a.agent_id not in states:
+            shifts[a.agent_id] = []
+            states[a.agent_id] = _state(a, [], catalog, history, w0)
+    # per site: options x intervals matrices (coverage, and each lunch slot)
+    matrices = {}
+    for site, ks in catalog.by_site.items():
+        rows, cols = [], []
+        for r, k in enumerate(ks):
+            rows.extend([r] * len(catalog.cover[k]))
+            cols.extend(catalog.cover[k].tolist())
+        matrices[site] = (np.array(ks), sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(ks), n_t)))
+    added = 0
+    while time.perf_counter() - t0 < time_budget_s:
+        best = None
+        for g, grp in enumerate(groups):
+            pools = agg.group_pools[g]
+            open_agents = [infos[i] for i in grp.members
+                           if states[infos[i].agent_id]["shifts"] < infos[i].max_shifts
+                           and states[infos[i].agent_id]["paid"] < infos[i].max_paid_min]
+            if not pools or not open_agents:
+                continue
+            mg = marg[pools].max(axis=0)
+            if mg.max() <= 0:
+                continue
+            ks, matrix = matrices[grp.site]
+            gains = matrix @ mg
+            order = np.argsort(-gains)
+            for r in order[:40]:
+                k = int(ks[r])
+                o = catalog.options[k]
+                gain = gains[r]
+                if o.lunch_offsets_min:
+                    gain -= min(mg[catalog.lunch_cover[(k, off)]].sum()
+                                for off in o.lunch_offsets_min)
+                gain -= over_per_min * o.paid_min
+                if gain <= 1e-9 or (best is not None and gain <= best[0]):
+                    continue
+                start, end = _minutes(o.start_utc, w0), _minutes(o.end_utc, w0)
+                takers = [a for a in open_agents
+                          if _fits(a, states[a.agent_id], o, start, end, rules, rest_min)]
+                if takers:
+                    a = min(takers, key=lambda a: states[a.agent_id]["paid"] - a.min_paid_min)
+                    best = (gain, g, k, a)
+                    break
+        if best is None:
+            break
+        _, g, k, a = best
+        o = catalog.options[k]
+        s = states[a.agent_id]
+        start, end = _minutes(o.start_utc, w0), _minutes(o.end_utc, w0)
+        s["paid"] += o.paid_min
+        s["shifts"] += 1
+        s["nights"] += int(o.night)
+        s["dates"].add(o.date)
+        s["spans"].append((start, end))
+        shifts[a.agent_id].append(k)
+        added += 1
+        pools = agg.group_pools[g]
+        lunch_ts = set()
+        if o.lunch_offsets_min:
+            off = min(o.lunch_offsets_min,
+                      key=lambda off: marg[pools][:, catalog.lunch_cover[(k, off)]].max(
+                          axis=0).sum())
+            lunch_ts = set(catalog.lunch_cover[(k, off)].tolist())
+        for t in catalog.cover[k]:
+            if t in lunch_ts:
+                continue
+            p = max(pools, key=lambda p: marg[p, t])
+            if missing[p, t] > 0:
+                missing[p, t] -= 1
+                w = weights[(p, int(t))]
+                marg[p, t] = w[missing[p, t] - 1] if missing[p, t] > 0 else 0.0
+    return added
+
+
+class _Coverage:
+    """Pool shortage of the roster and the marginal weights to add or remove an agent."""
+
+    def __init__(self, agg: Aggregate, dem: Demand, missing: np.ndarray):
+        self.agg = agg
+        self.need = dem.pool_need(agg.need)
+        self.missing = missing.astype(int).copy()
+        n_p, n_t = self.missing.shape
+        self.weights = {(p, t): dem.pool_weights(p, t, agg.need) for p in range(n_p)
+                        for t in np.flatnonzero(self.need[p] > 0)}
+
+    def add_cost(self, p: int, t: int) -> float:
+        """What one more agent in pool p at t saves."""
+        m = self.missing[p, t]
+        return float(self.weights[(p, t)][m - 1]) if m > 0 else 0.0
+
+    def remove_cost(self, p: int, t: int) -> float:
+        """What one agent fewer in pool p at t costs (inf when nobody covers it)."""
+        m, n = self.missing[p, t], self.need[p, t]
+        if m >= n:
+            return np.inf
+        return float(self.weights[(p, t)][m])
+
+    def add(self, pools, ts) -> None:
+        for t in ts:
+            p = max(pools, key=lambda p: self.add_cost(p, t))
+            if self.missing[p, t] > 0:
+                self.missing[p, t] -= 1
+
+    def remove(self, pools, ts) -> float:
+        cost = 0.0
+        for t in ts:
+            costs = [(self.remove_cost(p, t), p) for p in pools]
+            c, p = min(costs)
+            if np.isfinite(c):
+                self.missing[p, t] += 1
+                cost += c
+        return cost
+
+    def gain(self, pools, ts) -> float:
+        return sum(max(self.add_cost(p, t) for p in pools) for t in ts)
+
+
+def _working(catalog: Catalog, k: int, cov: _Coverage, pools) -> np.ndarray:
+    """Intervals a shift works, its lunch where it costs least."""
+    o = catalog.options[k]
+    ts = catalog.cover[k]
+    if o.lunch_offsets_min:
+        off = min(o.lunch_offsets_min,
+                  key=lambda off: cov.gain(pools, catalog.lunch_cover[(k, off)]))
+        ts = np.setdiff1d(ts, catalog.lunch_cover[(k, off)])
+    return ts
+
+
+def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
+            infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
+            history: History, missing: np.ndarray, *, time_budget_s: float) -> int:
+    """
+    Swap an agent's shift for a better one (any shift on the same date, or the same
+    shift on another date) when the shortage it saves exceeds the shortage it causes
+    and the paid time it adds, under every individual rule. Returns the swaps made.
+    """
+    t0 = time.perf_counter()
+    rules = scenario.roster.rules
+    rest_min = rules.min_rest_h * 60
+    w0 = scenario.planning.start_utc
+    over_per_min = scenario.roster.weights.over_coverage / 60.0
+    cov = _Coverage(agg, dem, missing)
+    group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}
+    info = {a.agent_id: a for a in infos}
+    by_date: dict[tuple[str, dt.date], list[int]] = {}
+    by_pattern: dict[tuple[str, str, int], list[int]] = {}
+    for site, ks in catalog.by_site.items():
+        for k in ks:
+            o = catalog.options[k]
+            by_date.setdefault((site, o.date), []).append(k)
+            by_pattern.setdefault((site, o.template, o.start_minute_local), []).append(k)
+    swaps = 0
+    improved = True
+    while improved and time.perf_counter() - t0 < time_budget_s:
+        improved = False
+        for agent in sorted(shifts):
+            if time.perf_counter() - t0 >= time_budget_s:
+                break
+            a = info[agent]
+            pools = agg.group_pools[group_of[agent]]
+            if not pools:
+                continue
+            for k in list(shifts[agent]):
+                o = catalog.options[k]
+                rest = [x for x in shifts[agent] if x != k]
+                state = _state(a, rest, catalog, history, w0)
+                ts_old = _working(catalog, k, cov, pools)
+                loss = cov.remove(pools, ts_old)
+                best, best_value = None, 0.0
+                # any shift on the same date, or the same shift on another date
+                candidates = by_date[(a.site, o.date)] + by_pattern[
+                    (a.site, o.template, o.start_minute_local)]
+                for k2 in candidates:
+                    if k2 == k:
+                        continue
+                    o2 = catalog.options[k2]
+                    start, end = _minutes(o2.start_utc, w0), _minutes(o2.end_utc, w0)
+                    if o2.paid_min + state["paid"] < a.min_paid_min:
+                        continue
+                    if not _fits(a, state, o2, start, end, rules, rest_min):
+                        continue
+                    ts_new = _working(catalog, k2, cov, pools)
+                    value = (cov.gain(pools, ts_new) - loss
+                             - over_per_min * (o2.paid_min - o.paid_min))
+                    if value > best_value + 1e-9:
+                        best, best_value = k2, value
+                if best is None:
+                    cov.add(pools, ts_old)  # keep the shift
+                    continue
+                cov.add(pools, _working(catalog, best, cov, pools))
+                shifts[agent] = rest + [best]
+                swaps += 1
+                improved = True
+    return swaps
