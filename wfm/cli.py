@@ -162,6 +162,49 @@ def cmd_staff(args) -> int:
     return 0
 
 
+def cmd_roster(args) -> int:
+    import dataclasses
+
+    scenario = scenario_mod.load(_scenario_path(args.scenario))
+    if args.time_limit is not None:
+        if args.time_limit <= 0:
+            raise InputError(f"--time-limit: expected seconds > 0, got {args.time_limit}")
+        scenario = dataclasses.replace(
+            scenario, roster=dataclasses.replace(scenario.roster, time_limit_s=args.time_limit))
+    out = Path(args.out or f"runs/{scenario.name}")
+    inputs = pipeline.load_inputs(scenario, store_path=args.store)
+    with Bar(f"rostering {scenario.name}") as bar:
+        ctx = pipeline.RunContext(scenario, inputs, progress=bar, store_path=args.store)
+        for name, stage in pipeline.STAGES:
+            if name in ("history summary", "KPI scorecards"):
+                continue
+            stage(ctx)
+            if name == "roster":
+                break
+    if "roster" not in ctx.frames:
+        raise InputError(f"{scenario.name}: no roster was made: "
+                         f"{'; '.join(ctx.warnings) or 'no requirement'}")
+    pipeline.write_bundle(out, ctx)
+    report = ctx.summary["roster"]
+    for line in ctx.summary.get("headline", []):
+        print(line)
+    rows = [{"queue": q, "under_h": report["under_coverage_h"][q],
+             "over_h": report["over_coverage_h"][q]} for q in report["under_coverage_h"]]
+    print("\nunder- and over-coverage per queue (agent-hours):")
+    print(_table(rows))
+    fair = [{"site": site, "nights min-max": f"{f['nights_night_ok_agents']['min']}-"
+             f"{f['nights_night_ok_agents']['max']}",
+             "weekend days min-max": f"{f['weekend_days']['min']}-{f['weekend_days']['max']}"}
+            for site, f in report["fairness"].items()]
+    print("\nfairness (nights among night_ok agents, weekend days):")
+    print(_table(fair))
+    print(f"\nrule violations: {len(report['violations'])}")
+    for w in ctx.warnings:
+        print(f"warning: {w}")
+    print(f"\nroster, allocation and report in {out}/")
+    return 0
+
+
 def cmd_forecast(args) -> int:
     from wfm import forecast
 
@@ -336,6 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default runs/<scenario>)")
     store_option(p, default=None)
     p.set_defaults(func=cmd_staff)
+
+    p = sub.add_parser("roster", help="the week's roster: shifts per agent in site-local "
+                       "time and the queue each agent serves (CP-SAT)",
+                       description="Forecast, staff and roster a scenario's week; writes "
+                       "roster, allocation and the solver report to --out. Exit code 3 when "
+                       "no roster can keep the hard rules (the message names agents and "
+                       "rules).")
+    p.add_argument("scenario", help="scenario file or name in scenarios/")
+    p.add_argument("--time-limit", type=float, help="solver time budget in seconds "
+                   "(default: the scenario's roster.time_limit_s)")
+    p.add_argument("--out", help="output folder (default runs/<scenario>)")
+    store_option(p, default=None)
+    p.set_defaults(func=cmd_roster)
 
     p = sub.add_parser("forecast", help="hourly contacts and AHT per market, language and "
                        "channel, with the model chosen by backtest",

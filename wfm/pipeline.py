@@ -47,6 +47,8 @@ class RunContext:
     summary: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     progress: ProgressFn | None = None
+    #: the store the inputs came from (the scenario's data.store unless overridden)
+    store_path: str | Path | None = None
 
 
 @dataclass
@@ -162,6 +164,52 @@ def staff_requirements(ctx: RunContext) -> None:
     ctx.summary.setdefault("headline", []).extend(staffing.headline(ctx.summary["staffing"]))
 
 
+def roster_week(ctx: RunContext) -> None:
+    """Requirement + agents -> the week's roster and queue allocation (``wfm.roster``);
+    rest rules reach back into the roster published for the previous week, if any. A
+    roster no agent can keep raises RosterInfeasible (exit code 3 of the CLI)."""
+    from wfm import roster
+
+    requirement = ctx.frames.get("requirement")
+    if requirement is None:
+        ctx.warnings.append("roster skipped: no requirement (the staffing stage did not run)")
+        return
+    previous = previous_roster(ctx.scenario, ctx.store_path)
+    position = [name for name, _ in STAGES].index("roster")
+
+    def progress(done: int, total: int, label: str) -> None:
+        notify(ctx.progress, position, len(STAGES), f"roster: {label}")
+
+    result = roster.solve_roster(requirement, ctx.inputs.agents, ctx.scenario,
+                                 previous_roster=previous, progress=progress)
+    violations = roster.check_roster(result.roster, result.allocation, ctx.inputs.agents,
+                                     ctx.scenario, previous_roster=previous)
+    ctx.frames["roster"] = result.roster
+    ctx.frames["allocation"] = result.allocation
+    report = {k: v for k, v in result.report.items() if k != "trace"}
+    report["violations"] = [str(v) for v in violations]
+    report["previous_roster"] = None if previous is None else int(len(previous))
+    ctx.summary["roster"] = report
+    for line in report["unservable"]:
+        ctx.warnings.append(line)
+    if violations:
+        ctx.warnings.append(f"roster: {len(violations)} rule violation(s), first: "
+                            f"{violations[0]}")
+    ctx.summary.setdefault("headline", []).append(roster.headline(result.report))
+
+
+def previous_roster(scenario: Scenario, store_path) -> pd.DataFrame | None:
+    """The roster published for the week before the planning week, from the store."""
+    if scenario.data.source != "store":
+        return None
+    path = Path(store_path or scenario.data.store)
+    if not path.exists():
+        return None
+    week_before = scenario.planning.week_start - dt.timedelta(days=7)
+    with Store(path) as store:
+        return store.published_roster(week_before)
+
+
 def coverage_vs_sla(ctx: RunContext) -> None:
     """Roster -> coverage vs SLA (``wfm.coverage``): scheduled and productive agents per
     queue and interval, projected service, SLA attainment per market per day and week.
@@ -221,7 +269,8 @@ STAGES: list[tuple[str, Callable[[RunContext], None]]] = [
     ("forecast", forecast_contacts),
     # keep "staffing" right after the forecast stage: it reads ctx.frames["forecast"]
     ("staffing", staff_requirements),
-    # "coverage" reads the roster stage's roster and allocation (the roster goes before it)
+    # "roster" reads the requirement; "coverage" reads its roster and allocation
+    ("roster", roster_week),
     ("coverage", coverage_vs_sla),
     # keep "KPI scorecards" last (it needs only the interactions)
     ("KPI scorecards", kpi_scorecards),
@@ -243,7 +292,7 @@ def run(scenario: Scenario, out_dir: str | Path, *, store_path: str | Path | Non
     started = dt.datetime.now(dt.UTC)
     run_id = f"{scenario.name}-{started:%Y%m%dT%H%M%SZ}-{scenario.fingerprint[:6]}"
     inputs = inputs or load_inputs(scenario, store_path=store_path)
-    ctx = RunContext(scenario, inputs, progress=progress)
+    ctx = RunContext(scenario, inputs, progress=progress, store_path=store_path)
     for i, (name, stage) in enumerate(STAGES):
         notify(progress, i, len(STAGES), name)
         stage(ctx)

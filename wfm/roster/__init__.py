@@ -57,7 +57,8 @@ from wfm.roster.rules import Violation, check_roster
 from wfm.roster.topup import top_up, upgrade
 from wfm.scenario import Scenario
 
-__all__ = ["RosterResult", "Violation", "check_roster", "solve_roster", "unservable_demand"]
+__all__ = ["RosterResult", "Violation", "check_roster", "headline", "solve_roster",
+           "unservable_demand"]
 
 
 @dataclass
@@ -235,6 +236,10 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
     infos = agent_infos(agents, scenario, catalog)
     groups = make_groups(infos)
+    history = previous_history(previous_roster, scenario.planning.start_utc)
+    problems = diagnose_agents(catalog, infos, scenario, history, quick=True)
+    if problems:
+        raise_infeasible(problems)
     unservable = unservable_demand(requirement, agents, scenario)
     dem = aggregate_mod.demand(requirement, catalog, scenario, infos)
     reduction, carry = _carry_in(previous_roster, agents, catalog, groups, infos, dem, scenario)
@@ -270,7 +275,6 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
     # 3. assignment to agents, group by group: the group's counts handed out under the
     #    exact individual rules; fairness and preferences decide among equal options
-    history = previous_history(previous_roster, scenario.planning.start_utc)
     shifts: dict[str, list[int]] = {}
     site_reports: dict[str, dict] = {}
     penalties: dict[str, float] = {}
@@ -451,3 +455,14 @@ def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
+
+
+def headline(report: dict) -> str:
+    """One line for the terminal: shifts, under-coverage against the bound, time."""
+    required = report["required_h"]
+    under = report["under_coverage_total_h"]
+    return (f"roster: {report['shifts']:,} shifts for {report['agents_rostered']} agents, "
+            f"{report['paid_h']:,.0f} paid h; under-coverage {under:,.0f} of {required:,.0f} "
+            f"required agent-h ({under / required:.1%}); objective {report['objective']:,.1f} "
+            f"vs LP bound {report['best_bound']:,.1f} (gap {report['gap']:.1%}); "
+            f"{report['wall_time_s']:.0f} s")

@@ -41,6 +41,8 @@ from wfm.scenario import Scenario
 #: the value of an agent beyond the service-level gain (contacts), so that covering a
 #: quiet queue still counts; it also keeps the penalty strictly increasing
 BASE_WEIGHT = 0.05
+#: cost of a paid minute below a group's contract minimum (contacts per minute)
+PAID_SHORT_COST = 1.0
 
 
 @dataclass(frozen=True)
@@ -249,8 +251,14 @@ def build_aggregate(catalog: Catalog, groups: list[Group], infos: list[AgentInfo
                name=f"nights[{g}]")
         lm.add(all_x, np.ones(len(all_x)), hi=sum(a.max_shifts for a in members),
                name=f"days[{g}]")
-        lm.add(paid_terms[0], paid_terms[1], lo=sum(a.min_paid_min for a in members),
-               hi=sum(a.max_paid_min for a in members), name=f"paid[{g}]")
+        # paid minutes within the contracts; the floor is soft (a group whose agents
+        # cannot all reach their minimum is diagnosed per agent later, not here)
+        short = lm.var(0, sum(a.min_paid_min for a in members), f"paid_short[{g}]",
+                       cost=PAID_SHORT_COST)
+        lm.add(paid_terms[0] + [short], paid_terms[1] + [1],
+               lo=sum(a.min_paid_min for a in members), name=f"paid_floor[{g}]")
+        lm.add(paid_terms[0], paid_terms[1], hi=sum(a.max_paid_min for a in members),
+               name=f"paid[{g}]")
         _rest_rows(lm, agg, catalog, g, grp, dates, rest_min)
 
     # allocation of working agents to pools, per interval: a group serving one pool

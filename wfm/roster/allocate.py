@@ -32,34 +32,6 @@ def fixed_shift_solution(agg: Aggregate, compiled: CompiledLP,
     return result
 
 
-def option_values(agg: Aggregate, dem: Demand, catalog: Catalog, compiled: CompiledLP,
-                  result: LpResult, over_coverage_per_h: float) -> dict[tuple[int, int], float]:
-    """
-    What one more agent on each shift option would save, at the LP's duals: the value
-    of an agent in a pool and interval is the dual of its coverage row; a group's agent
-    serves the pool where it is worth most; the lunch goes where it costs least; the
-    shift's paid time is subtracted. [contacts]
-    """
-    n_p, n_t = len(dem.pools), len(catalog.grid)
-    pi = np.zeros((n_p, n_t))
-    for (p, t) in agg.short:
-        pi[p, t] = compiled.dual(result, f"cover[{p},{t}]")
-    best: dict[int, np.ndarray] = {}
-    out = {}
-    for (g, k) in agg.x:
-        if g not in best:
-            pools = agg.group_pools[g]
-            best[g] = pi[pools].max(axis=0) if pools else np.zeros(n_t)
-        m = best[g]
-        o = catalog.options[k]
-        value = float(m[catalog.cover[k]].sum())
-        if o.lunch_offsets_min:
-            value -= min(float(m[catalog.lunch_cover[(k, off)]].sum())
-                         for off in o.lunch_offsets_min)
-        out[(g, k)] = value - over_coverage_per_h * o.paid_min / 60.0
-    return out
-
-
 def lunch_offsets(agg: Aggregate, catalog: Catalog, values: np.ndarray,
                   shifts_by_group_option: dict[tuple[int, int], list[str]]) -> dict:
     """(agent id, option) -> lunch offset, following the LP's lunch counts."""

@@ -93,10 +93,13 @@ def _candidates(catalog: Catalog, a: AgentInfo, group_options: set[int], history
                 w0, rest_min: float, pattern_options: set[int]) -> list[int]:
     """Options an agent may take: the group's options and the same shifts on other dates."""
     last_end = history.last_end_utc.get(a.agent_id)
+    worked = history.streak_dates.get(a.agent_id, set())
     out = []
     for k in sorted(group_options | pattern_options):
         o = catalog.options[k]
         if not a.available(o.date) or (o.night and not a.night_ok) or a.max_shifts <= 0:
+            continue
+        if o.date in worked:  # one shift per local date, last week's included
             continue
         if last_end is not None and _minutes(o.start_utc, w0) - last_end < rest_min:
             continue
@@ -199,8 +202,8 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
         extended = [first - dt.timedelta(days=j) for j in range(span - 1, 0, -1)] + dates
         for s in range(len(extended) - span + 1):
             window = extended[s:s + span]
-            fixed = sum(1 for d in window if d < first and d in worked_before)
-            terms = [works[(i, d)] for d in window if d >= first]
+            fixed = sum(1 for d in window if d in worked_before)
+            terms = [works[(i, d)] for d in window if d >= first and d not in worked_before]
             if terms and fixed + len(terms) > rules.max_consecutive_days:
                 model.add(sum(terms) <= rules.max_consecutive_days - fixed)
         # preferences: start band and wished days off
@@ -276,6 +279,7 @@ def _greedy_hint(catalog, groups, infos, site_groups, by_agent, counts, rules, h
         last = history.last_end_utc.get(infos[i].agent_id)
         if last is not None:
             state[i]["spans"].append((last - 10**6, last))
+        state[i]["before"] = history.streak_dates.get(infos[i].agent_id, set())
     for g in site_groups:
         members = groups[g].members
         todo = sorted(((catalog.options[k].start_utc, k, n) for (gg, k), n in counts.items()
@@ -335,7 +339,9 @@ def _fits(a, s, o, start, end, rules, rest_min) -> bool:
     for s0, e0 in s["spans"]:
         if start < e0 + rest_min and s0 < end + rest_min:
             return False
-    dates = sorted(s["dates"] | {o.date})
+    if o.date in s.get("before", ()):
+        return False
+    dates = sorted(s["dates"] | {o.date} | s.get("before", set()))
     run = longest = 1
     for d0, d1 in zip(dates, dates[1:], strict=False):
         run = run + 1 if (d1 - d0).days == 1 else 1
@@ -344,10 +350,12 @@ def _fits(a, s, o, start, end, rules, rest_min) -> bool:
 
 
 def diagnose_agents(catalog: Catalog, infos: list[AgentInfo], scenario: Scenario,
-                    history: History, agent_ids: list[str] | None = None) -> list[str]:
+                    history: History, agent_ids: list[str] | None = None, *,
+                    quick: bool = False) -> list[str]:
     """
     Agents who cannot keep the hard rules even alone with every shift of their site,
-    each with the rule in the way and what to relax.
+    each with the rule in the way and what to relax. ``quick`` only checks that the
+    contract minimum is within reach of the workable days (no solver).
     """
     rules = scenario.roster.rules
     w0 = scenario.planning.start_utc
@@ -368,6 +376,8 @@ def diagnose_agents(catalog: Catalog, infos: list[AgentInfo], scenario: Scenario
                 f"(rules: availability, min_days_off={rules.min_days_off}, rest after the "
                 "previous week); lower min_hours_week, add availability or a longer template"
             )
+            continue
+        if quick:
             continue
         model = cp_model.CpModel()
         z = {k: model.new_bool_var(str(k)) for k in options}

@@ -29,7 +29,7 @@ from wfm.roster.aggregate import Aggregate
 from wfm.roster.catalog import Catalog
 from wfm.roster.linear import CompiledLP
 
-PACKING = ("day[", "night_day[", "nights[", "days[", "paid[")
+PACKING = ("day[", "night_day[", "nights[", "days[", "paid[", "paid_floor[")
 REST_ROWS = ("rest[", "Edef[", "Sdef[")
 EPS = 1e-6
 
@@ -86,7 +86,16 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
             for i, c in zip(idx, coef, strict=True):
                 rows_of.setdefault(int(i), []).append((kind, r, float(c)))
 
-    x = lp_values.copy()
+    # the relaxation may have been solved without the rest rows: re-solve with them on
+    # the options it uses, so the dive starts from a point that keeps them
+    first = compiled.solve(lb, ub, max(time_budget_s, 10.0))
+    if not first.ok:
+        lb = np.asarray(lm.lb, float).copy()
+        ub = np.asarray(lm.ub, float).copy()
+        first = compiled.solve(lb, ub, max(time_budget_s, 30.0))
+        if not first.ok:
+            raise RuntimeError(f"the aggregate LP with rest rows failed: {first.message}")
+    x = first.x
     trace = []
     iterations = 0
     theta = 0.8
@@ -159,7 +168,14 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
     final_ub[xv] = counts
     result = compiled.solve(final_lb, final_ub, 60.0)
     if not result.ok:
-        raise RuntimeError(f"the rounded aggregate has no allocation: {result.message}")
+        # a rounding up broke a rest row: fall back to the whole parts (rounding down
+        # never breaks a limit, and the contract floor is soft)
+        counts = np.floor(x[xv] + EPS)
+        final_lb[xv] = counts
+        final_ub[xv] = counts
+        result = compiled.solve(final_lb, final_ub, 60.0)
+        if not result.ok:
+            raise RuntimeError(f"the rounded aggregate has no allocation: {result.message}")
     values = result.x
     shifts = {key: int(c) for key, c in zip(keys, counts, strict=True) if c > 0}
     lunch = _whole_lunches(agg, catalog, shifts, values)

@@ -40,7 +40,8 @@ def _state(agent: AgentInfo, options: list[int], catalog: Catalog, history: Hist
 
 
 def _fits(a: AgentInfo, s: dict, o, start: int, end: int, rules, rest_min: float) -> bool:
-    if o.date in s["dates"] or s["shifts"] >= a.max_shifts or not a.available(o.date):
+    if o.date in s["dates"] or o.date in s["before"] or s["shifts"] >= a.max_shifts \
+            or not a.available(o.date):
         return False
     if s["paid"] + o.paid_min > a.max_paid_min or (o.night and not a.night_ok):
         return False

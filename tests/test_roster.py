@@ -1,0 +1,345 @@
+"""The roster solver: rules kept (checked independently), DST weeks, the previous
+week, diagnostics, solver options, and the rule checker itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ortools.sat.python import cp_model
+
+from tests.roster_world import requirement, small_agents, small_scenario
+from wfm import schema
+from wfm.errors import RosterInfeasible
+from wfm.roster import check_roster, solve_roster, unservable_demand
+from wfm.roster.assign import cpsat_parameters
+from wfm.roster.catalog import build_catalog
+from wfm.roster.rules import Violation, _night
+
+ZONES = {"en": "America/New_York", "de": "Europe/Berlin"}
+
+
+@pytest.fixture(scope="module")
+def solved():
+    scenario = small_scenario()
+    agents = small_agents()
+    req = requirement(scenario, {("en", "voice"): 4, ("de", "voice"): 3}, ZONES)
+    labels = []
+    result = solve_roster(req, agents, scenario, progress=lambda d, t, label: labels.append(
+        label))
+    return scenario, agents, req, result, labels
+
+
+def test_solved_roster_keeps_every_rule(solved):
+    scenario, agents, _, result, _ = solved
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+    schema.validate(result.roster, "roster")
+    schema.validate(result.allocation, "allocation", interval_min=60)
+    assert len(result.roster) > 0
+
+
+def test_allocation_serves_only_the_agents_languages(solved):
+    _, agents, _, result, _ = solved
+    speaks = agents.set_index("agent_id")["languages"]
+    language = result.allocation["queue"].str.split("_").str[0]
+    assert all(lang in speaks[a] for a, lang in zip(result.allocation["agent_id"], language,
+                                                    strict=True))
+
+
+def test_report_figures_are_consistent(solved):
+    _, _, req, result, labels = solved
+    report = result.report
+    assert report["status"] == "FEASIBLE"
+    assert report["best_bound"] <= report["objective"] + 1e-6
+    assert 0 <= report["gap"] < 1
+    assert report["required_h"] == pytest.approx(req["headcount"].sum())
+    scheduled = result.allocation.groupby("queue").size()
+    need = req.groupby("queue")["headcount"].sum()
+    # under-coverage per queue = required minus what the allocation covers (never below 0)
+    per_interval = result.allocation.groupby(["interval_start", "queue"]).size()
+    merged = req.set_index(["interval_start", "queue"])["headcount"].to_frame().join(
+        per_interval.rename("scheduled")).fillna(0)
+    under = (merged["headcount"] - merged["scheduled"]).clip(lower=0).groupby(level=1).sum()
+    for queue in need.index:
+        assert report["under_coverage_h"][queue] == pytest.approx(under[queue])
+    assert scheduled.sum() == pytest.approx(report["scheduled_h"])
+    paid = result.roster["paid_min"].sum() / 60
+    assert report["paid_h"] == pytest.approx(paid)
+    assert any("LP relaxation" in label for label in labels)
+    assert any("incumbent" in label for label in labels)
+
+
+def test_lunch_is_inside_its_window_and_not_allocated(solved):
+    scenario, agents, _, result, _ = solved
+    ft = result.roster[result.roster["shift"] == "FT8"]
+    assert (ft["breaks"] != "").all()
+    for row in ft.itertuples():
+        start = pd.Timestamp(row.start_local)
+        lunch_start = row.breaks.split("-")[0]
+        minutes = (int(lunch_start[:2]) * 60 + int(lunch_start[3:]) - start.hour * 60
+                   - start.minute) % (24 * 60)
+        assert 180 <= minutes <= 300
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+
+
+def test_shortage_is_reported_not_infeasible():
+    scenario = small_scenario(time_limit=10)
+    agents = small_agents(n_lisbon=3, n_boston=2)
+    req = requirement(scenario, {("en", "voice"): 30, ("de", "voice"): 20}, ZONES)
+    result = solve_roster(req, agents, scenario)
+    assert result.report["under_coverage_total_h"] > 0.5 * result.report["required_h"]
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+
+
+def test_a_language_nobody_speaks_is_named_before_solving():
+    scenario = small_scenario(time_limit=10)
+    agents = small_agents()
+    req = requirement(scenario, {("en", "voice"): 2, ("ja", "voice"): 2},
+                      {**ZONES, "ja": "Asia/Tokyo"})
+    lines = unservable_demand(req, agents, scenario)
+    assert len(lines) == 1 and lines[0].startswith("queue ja_voice:")
+    assert "no agent speaks it" in lines[0]
+    result = solve_roster(req, agents, scenario)
+    assert result.report["unservable"] == lines
+    assert result.report["under_coverage_h"]["ja_voice"] == req.loc[
+        req["queue"] == "ja_voice", "headcount"].sum()
+
+
+def test_night_demand_without_night_agents_is_named():
+    scenario = small_scenario(time_limit=10)
+    agents = small_agents(n_lisbon=0, n_boston=4).assign(night_ok=False)
+    plan = scenario.planning
+    grid = pd.date_range(plan.start_utc, plan.end_utc, freq="60min", inclusive="left")
+    req = requirement(scenario, {("en", "voice"): 2}, ZONES)
+    # demand at 03:00-04:00 Boston time every day, when only night shifts could serve it
+    night = grid.tz_convert("America/New_York").hour == 3
+    req.loc[req["interval_start"].isin(grid[night]), "headcount"] = 1
+    lines = unservable_demand(req, agents, scenario)
+    assert lines and "none of its 4 agent(s) can be at work then" in lines[0]
+
+
+def test_agent_who_cannot_reach_the_contract_minimum_is_named():
+    scenario = small_scenario(time_limit=10)
+    agents = small_agents()
+    agents.loc[0, ["contract_hours_week", "min_hours_week"]] = [48.0, 48.0]
+    req = requirement(scenario, {("en", "voice"): 3, ("de", "voice"): 2}, ZONES)
+    with pytest.raises(RosterInfeasible) as info:
+        solve_roster(req, agents, scenario)
+    message = str(info.value)
+    assert agents.loc[0, "agent_id"] in message
+    assert "48.0 h this week cannot be reached" in message
+    assert "lower min_hours_week" in message
+
+
+def test_rest_and_streak_reach_into_the_previous_week():
+    scenario = small_scenario(time_limit=15)
+    agents = small_agents()
+    req = requirement(scenario, {("en", "voice"): 4, ("de", "voice"): 3}, ZONES)
+    w0 = scenario.planning.start_utc
+    # every agent worked six days up to a shift ending 20 minutes before the week starts
+    rows = []
+    for a in agents.itertuples():
+        zone = scenario.site(a.site).zone
+        for d in range(6):
+            end = w0 - pd.Timedelta(minutes=20) - pd.Timedelta(days=d)
+            start = end - pd.Timedelta(hours=8)
+            rows.append({"agent_id": a.agent_id, "date": start.tz_convert(zone).date(),
+                         "site": a.site, "shift": "FT8", "start_utc": start, "end_utc": end,
+                         "start_local": start.tz_convert(zone).isoformat(),
+                         "end_local": end.tz_convert(zone).isoformat(), "paid_min": 480,
+                         "breaks": ""})
+    previous = pd.DataFrame(rows)
+    result = solve_roster(req, agents, scenario, previous_roster=previous)
+    assert check_roster(result.roster, result.allocation, agents, scenario,
+                        previous_roster=previous) == []
+    first = result.roster.groupby("agent_id")["start_utc"].min()
+    assert (first >= w0 + pd.Timedelta(hours=11) - pd.Timedelta(minutes=20)).all()
+    # six days worked before: nobody works the first local date of the week
+    first_dates = result.roster.groupby("agent_id")["date"].min()
+    monday = {a.agent_id: (w0 + pd.Timedelta(hours=12)).tz_convert(
+        scenario.site(a.site).zone).date() for a in agents.itertuples()}
+    assert all(first_dates[a] > monday[a] for a in first_dates.index)
+
+
+def test_dst_week_northern_site_and_southern_market():
+    # Lisbon springs forward on Sun 2026-03-29 01:00 UTC; Sydney falls back on
+    # Sun 2026-04-05 03:00 local (Sat 16:00 UTC): both inside the planning window
+    scenario = small_scenario(week_start="2026-03-29", time_limit=15)
+    catalog = build_catalog(scenario)
+    lisbon = [o for o in catalog.options if o.site == "Lisbon" and o.template == "FT8"
+              and o.date == dt.date(2026, 3, 29)]
+    midnight = [o for o in lisbon if o.start_minute_local == 0][0]
+    assert midnight.end_utc - midnight.start_utc == pd.Timedelta(hours=7, minutes=30)
+    assert midnight.paid_min == 420  # an hour shorter in real time
+    assert not [o for o in lisbon if o.start_minute_local == 60]  # 01:00 does not exist
+    # the same local start on the Monday is an hour earlier in UTC than on the Saturday
+    eight = {o.date: o.start_utc.hour for o in catalog.options if o.site == "Lisbon"
+             and o.template == "FT8" and o.start_minute_local == 8 * 60}
+    assert eight[dt.date(2026, 3, 30)] == 7 and eight[dt.date(2026, 4, 4)] == 7
+    agents = small_agents(n_lisbon=6, n_boston=4, n_shenzhen=12)
+    zones = {"en": "Australia/Sydney", "de": "Europe/Berlin"}
+    req = requirement(scenario, {("en", "voice"): 6, ("de", "voice"): 2}, zones)
+    result = solve_roster(req, agents, scenario)
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+    # Sydney's 11:00 peak is covered on both sides of its change: 00:00 UTC on
+    # Thursday (AEDT, +11) and 01:00 UTC on the following Sunday (AEST, +10)
+    served = result.allocation[result.allocation["queue"] == "en_voice"].groupby(
+        "interval_start").size()
+    need = req[req["queue"] == "en_voice"].set_index("interval_start")["headcount"]
+    # 09:00 in Sydney is 22:00 UTC before its change (AEDT) and 23:00 UTC after (AEST):
+    # the same local demand moved one hour later in UTC, and it is served both times
+    before = pd.Timestamp("2026-04-03 22:00", tz="UTC")
+    after = pd.Timestamp("2026-04-04 23:00", tz="UTC")
+    assert need[before] == need[after] > 0
+    assert need[pd.Timestamp("2026-04-04 22:00", tz="UTC")] < need[after]
+    assert served.get(before, 0) >= 1 and served.get(after, 0) >= 1
+
+
+def test_every_solver_option_lands_in_parameters():
+    solver = cpsat_parameters(cp_model.CpSolver(), time_limit_s=12.5, num_workers=8,
+                              random_seed=7)
+    assert solver.parameters.max_time_in_seconds == 12.5
+    assert solver.parameters.num_workers == 8
+    assert solver.parameters.random_seed == 7
+    assert solver.parameters.log_search_progress is False
+
+
+def test_scenario_settings_reach_the_solver(monkeypatch):
+    seen = []
+    from wfm.roster import assign as assign_mod
+
+    original = assign_mod.cpsat_parameters
+
+    def spy(solver, **kw):
+        seen.append(kw)
+        return original(solver, **kw)
+
+    monkeypatch.setattr(assign_mod, "cpsat_parameters", spy)
+    scenario = small_scenario(time_limit=8)
+    scenario = dataclasses.replace(
+        scenario, roster=dataclasses.replace(scenario.roster, num_workers=3, random_seed=11))
+    req = requirement(scenario, {("en", "voice"): 2, ("de", "voice"): 1}, ZONES)
+    solve_roster(req, small_agents(), scenario)
+    assert seen and all(kw["num_workers"] == 3 and kw["random_seed"] == 11 for kw in seen)
+
+
+# -- the rule checker, on rosters written by hand -------------------------------------
+
+
+def shift(agent, start, hours=8.5, site="Lisbon", zone="Europe/Lisbon", paid=480,
+          breaks=""):
+    start = pd.Timestamp(start, tz="UTC")
+    end = start + pd.Timedelta(hours=hours)
+    return {"agent_id": agent, "date": start.tz_convert(zone).date(), "site": site,
+            "shift": "FT8", "start_utc": start, "end_utc": end,
+            "start_local": start.tz_convert(zone).isoformat(),
+            "end_local": end.tz_convert(zone).isoformat(), "paid_min": paid, "breaks": breaks}
+
+
+def agents_frame(**overrides):
+    row = {"agent_id": "A", "site": "Lisbon", "languages": ["de"],
+           "contract_hours_week": 40.0, "min_hours_week": 0.0, "role": "front_line",
+           "night_ok": True, "availability": []}
+    row.update(overrides)
+    return pd.DataFrame([row])
+
+
+def rules_of(violations: list[Violation]) -> set[str]:
+    return {v.rule for v in violations}
+
+
+def test_checker_finds_short_rest():
+    scenario = small_scenario()
+    roster = pd.DataFrame([shift("A", "2026-11-23 08:00"), shift("A", "2026-11-24 02:00")])
+    found = check_roster(roster, None, agents_frame(), scenario)
+    assert rules_of(found) == {"rest"}
+    assert "9.50 h between shifts" in str(found[0])
+
+
+def test_checker_counts_rest_across_the_week_boundary():
+    scenario = small_scenario()
+    previous = pd.DataFrame([shift("A", "2026-11-22 16:00")])
+    roster = pd.DataFrame([shift("A", "2026-11-23 08:00")])
+    assert check_roster(roster, None, agents_frame(), scenario) == []
+    found = check_roster(roster, None, agents_frame(), scenario, previous_roster=previous)
+    assert rules_of(found) == {"rest"}
+
+
+def test_checker_finds_too_many_days_and_consecutive_days():
+    scenario = small_scenario()
+    roster = pd.DataFrame([shift("A", f"2026-11-{23 + d} 08:00", paid=240)
+                           for d in range(7)])
+    found = check_roster(roster, None, agents_frame(), scenario)
+    assert {"days off", "consecutive days"} <= rules_of(found)
+
+
+def test_checker_contract_night_ok_availability():
+    scenario = small_scenario()
+    roster = pd.DataFrame([shift("A", "2026-11-23 23:00"), shift("A", "2026-11-25 08:00")])
+    agents = agents_frame(night_ok=False, min_hours_week=32.0,
+                          availability=["2026-11-25"])
+    found = check_roster(roster, None, agents, scenario)
+    assert {"night_ok", "availability", "contract minutes"} <= rules_of(found)
+
+
+def test_checker_skills_and_allocation_in_breaks():
+    scenario = small_scenario(interval_min=30)
+    roster = pd.DataFrame([shift("A", "2026-11-23 08:00", breaks="12:00-12:30")])
+    allocation = pd.DataFrame({
+        "interval_start": pd.to_datetime(["2026-11-23 09:00", "2026-11-23 12:00",
+                                          "2026-11-23 18:00"], utc=True),
+        "agent_id": "A", "queue": ["en_voice", "de_voice", "de_voice"]})
+    found = check_roster(roster, allocation, agents_frame(), scenario)
+    assert rules_of(found) == {"skills", "allocation in a break", "allocation outside shift"}
+
+
+def test_checker_local_dates_and_times_must_match():
+    scenario = small_scenario()
+    row = shift("A", "2026-11-23 08:00")
+    row["start_local"] = "2026-11-23T09:00:00+00:00"
+    found = check_roster(pd.DataFrame([row]), None, agents_frame(), scenario)
+    assert rules_of(found) == {"local time"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=st.sampled_from(["Europe/Lisbon", "Asia/Shanghai", "America/New_York",
+                          "Australia/Sydney"]),
+    day=st.integers(0, 364),
+    minute=st.integers(0, 23 * 60 + 59),
+    length=st.integers(240, 630),
+)
+def test_night_flags_agree_between_catalogue_and_checker(zone, day, minute, length):
+    """The catalogue's night flag and the checker's are written separately; they agree."""
+    from zoneinfo import ZoneInfo
+
+    from wfm.roster.catalog import _night as catalogue_night
+
+    start = (dt.datetime(2026, 1, 1) + dt.timedelta(days=day, minutes=minute)).replace(
+        tzinfo=ZoneInfo(zone))
+    end = start + dt.timedelta(minutes=length)
+    a = catalogue_night(start, end, 22 * 60, 6 * 60)
+    b = _night(pd.Timestamp(start), pd.Timestamp(end), 22 * 60, 6 * 60)
+    assert a == b
+
+
+@settings(max_examples=25, deadline=None)
+@given(week=st.integers(0, 51), zone_site=st.sampled_from(["Lisbon", "Boston", "Shenzhen"]))
+def test_catalogue_options_are_consistent(week, zone_site):
+    """Every option starts in the window, on its local date, with paid = real - lunch."""
+    start = dt.date(2026, 1, 5) + dt.timedelta(weeks=week)
+    scenario = small_scenario(week_start=start.isoformat())
+    catalog = build_catalog(scenario, sites=[zone_site])
+    plan = scenario.planning
+    for o in catalog.options:
+        assert plan.start_utc <= o.start_utc < plan.end_utc
+        assert o.start_utc.tz_convert(o.start_local.tzinfo).date() == o.date
+        real = (o.end_utc - o.start_utc).total_seconds() / 60
+        assert o.paid_min == real - o.lunch_min
+        assert abs(real - (o.paid_min + o.lunch_min)) <= 60
+    assert np.all([len(catalog.cover[o.index]) > 0 for o in catalog.options])
