@@ -59,8 +59,8 @@ def test_run_unknown_scenario_and_missing_store(tmp_path, capsys, monkeypatch):
 
 def test_bad_scenario_is_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('base = "%s"\n[targets]\nshrinkage = 3\n'
-                   % (REPO / "scenarios" / "baseline.toml").as_posix())
+    base = (REPO / "scenarios" / "baseline.toml").as_posix()
+    bad.write_text(f'base = "{base}"\n[targets]\nshrinkage = 3\n')
     assert main(["run", str(bad)]) == 2
     assert "key 'targets.shrinkage'" in capsys.readouterr().err
 

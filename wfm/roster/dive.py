@@ -96,6 +96,7 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
         if not first.ok:
             raise RuntimeError(f"the aggregate LP with rest rows failed: {first.message}")
     x = first.x
+    last_lp = x.copy()  # the last LP point: its whole parts always keep every row
     trace = []
     iterations = 0
     theta = 0.8
@@ -161,6 +162,7 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
             _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of)
             break
         x = result.x
+        last_lp = x.copy()
     # whole counts fixed: lunches, allocation and shortage are a network flow
     final_lb, final_ub = lb.copy(), ub.copy()
     counts = np.round(x[xv])
@@ -170,7 +172,7 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
     if not result.ok:
         # a rounding up broke a rest row: fall back to the whole parts (rounding down
         # never breaks a limit, and the contract floor is soft)
-        counts = np.floor(x[xv] + EPS)
+        counts = np.floor(last_lp[xv] + EPS)
         final_lb[xv] = counts
         final_ub[xv] = counts
         result = compiled.solve(final_lb, final_ub, 60.0)
