@@ -33,8 +33,8 @@ contact mix (more ``complex`` contacts), longer handle time, lower FCR and CSAT,
 longer waits, fewer contacts per hour. These effects follow the band of each contact's
 start in the site's local time (day 06-14 h, evening 14-22 h, night 22-06 h), so an
 evening shift's last hours are night work; a faster agent handles more contacts. The
-truth (skills and effects) is returned separately in :attr:`DemoWorld.truth` and :attr:`DemoWorld.effects`, never mixed
-into the records.
+truth (skills and effects) is returned separately in :attr:`DemoWorld.truth` and
+:attr:`DemoWorld.effects`, never mixed into the records.
 """
 
 from __future__ import annotations
