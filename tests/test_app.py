@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import shutil
+import threading
 import types
 
 import numpy as np
@@ -572,6 +573,10 @@ def test_roster_page_solves_with_progress(app_env, monkeypatch):
                    previous_roster=None):
         calls.append((scenario.name, time_limit_s, len(requirement)))
         progress(20, 100, "LP relaxation, bound 10.0")
+        # CP-SAT calls back from its own threads
+        worker = threading.Thread(target=progress, args=(60, 100, "assigning: incumbent 12.0"))
+        worker.start()
+        worker.join()
         raise RuntimeError("solver out of order")
 
     monkeypatch.setattr(roster_mod, "solve_roster", fake_solve)

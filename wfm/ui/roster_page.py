@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+import time
 import uuid
 import zipfile
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from wfm import fairness
 from wfm.ui import common
@@ -91,10 +94,24 @@ def _solve(roster_mod, plan: common.Plan, time_limit_s: float) -> common.SolvedR
     status = st.status("Solving the roster...", expanded=True)
     bar = status.progress(0.0, text="starting")
     line = status.empty()
+    run_ctx = get_script_run_ctx()
+    t0 = time.monotonic()
+    last = [0.0]
 
     def progress(done: int, total: int, label: str = "") -> None:
-        bar.progress(min(done / max(total, 1), 1.0), text=label or "working")
-        line.caption(f"{label}")
+        # CP-SAT reports from its own threads: give them this run's context so they may
+        # update the page, and at most five updates a second
+        if get_script_run_ctx(suppress_warning=True) is None and run_ctx is not None:
+            add_script_run_ctx(threading.current_thread(), run_ctx)
+        now = time.monotonic()
+        if done < total and now - last[0] < 0.2:
+            return
+        last[0] = now
+        try:
+            bar.progress(min(done / max(total, 1), 1.0), text=label or "working")
+            line.caption(f"{now - t0:.0f} s: {label}")
+        except Exception:  # the display is best effort: the solve goes on
+            pass
 
     try:
         result = roster_mod.solve_roster(plan.requirement, plan.loaded.inputs.agents,
