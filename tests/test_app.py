@@ -636,3 +636,32 @@ def test_coverage_page_reads_run_folders(app_env, hand_solved, demo_world):
             f"{int(week['met'].sum())} of {len(week)}")
     finally:
         shutil.rmtree(folder)
+
+
+def test_the_solve_reaches_back_into_the_published_week_before(app_env, demo_store, demo_world,
+                                                               tmp_path, monkeypatch):
+    roster_mod = _roster_module()
+    from wfm.store import Store
+
+    store = tmp_path / "published.duckdb"
+    shutil.copy(demo_store, store)
+    week_before = dt.date(2026, 11, 16)
+    last_week = demo_world.shifts[demo_world.shifts["date"].isin(
+        [week_before + dt.timedelta(days=i) for i in range(7)])].drop(columns="nesting")
+    with Store(store) as s:
+        s.publish_roster(last_week.reset_index(drop=True), week_start=week_before)
+    monkeypatch.setenv("WFM_STORE", str(store))
+    seen = []
+
+    def fake_solve(requirement, agents, scenario, *, progress=None, time_limit_s=None,
+                   previous_roster=None):
+        seen.append(previous_roster)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(roster_mod, "solve_roster", fake_solve)
+    at = open_page("roster_page")
+    at.button(key="ro_solve").click().run()
+    assert not at.exception
+    assert len(seen) == 1 and seen[0] is not None
+    assert len(seen[0]) == len(last_week)
+    assert set(seen[0]["agent_id"]) == set(last_week["agent_id"])

@@ -597,6 +597,8 @@ class SolvedRoster:
     requirement: pd.DataFrame
     forecast: pd.DataFrame
     agents: pd.DataFrame
+    #: the roster published for the week before (rest rules reach back into it), or None
+    previous: pd.DataFrame | None = None
 
 
 def session_rosters() -> dict[str, SolvedRoster]:

@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-from wfm import fairness
+from wfm import fairness, pipeline
 from wfm.ui import common
 
 
@@ -87,7 +87,8 @@ def _violations(key: str, _solved: common.SolvedRoster) -> list:
     from wfm.roster import check_roster
 
     r = _solved.result
-    return check_roster(r.roster, r.allocation, _solved.agents, _solved.scenario)
+    return check_roster(r.roster, r.allocation, _solved.agents, _solved.scenario,
+                        previous_roster=_solved.previous)
 
 
 def _solve(roster_mod, plan: common.Plan, time_limit_s: float) -> common.SolvedRoster:
@@ -113,10 +114,14 @@ def _solve(roster_mod, plan: common.Plan, time_limit_s: float) -> common.SolvedR
         except Exception:  # the display is best effort: the solve goes on
             pass
 
+    previous = pipeline.previous_roster(plan.scenario, common.store_path(plan.scenario))
+    if previous is not None:
+        line.caption(f"the roster published for the week before ({len(previous)} shifts) "
+                     "counts for rest and consecutive days")
     try:
         result = roster_mod.solve_roster(plan.requirement, plan.loaded.inputs.agents,
-                                         plan.scenario, progress=progress,
-                                         time_limit_s=time_limit_s)
+                                         plan.scenario, previous_roster=previous,
+                                         progress=progress, time_limit_s=time_limit_s)
     except BaseException:
         status.update(label="The roster could not be solved", state="error")
         raise
@@ -130,7 +135,7 @@ def _solve(roster_mod, plan: common.Plan, time_limit_s: float) -> common.SolvedR
     solved = common.SolvedRoster(
         label=f"{plan.scenario.name} solved at {now}", key=uuid.uuid4().hex,
         scenario=plan.scenario, result=result, requirement=plan.requirement,
-        forecast=plan.forecast.frame, agents=plan.loaded.inputs.agents)
+        forecast=plan.forecast.frame, agents=plan.loaded.inputs.agents, previous=previous)
     common.add_session_roster(solved)
     st.session_state["ro_pick"] = solved.label  # the picker below shows the new roster
     return solved
