@@ -271,27 +271,33 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
             counts = result.x
     else:
         counts = result.x
-    note("whole shift counts", 50)
+    stages = {"lp_bound": bound}
+    stages["whole_counts"] = float(compiled.c @ fixed_shift_solution(agg, compiled, counts).x)
+    note("whole shift counts", 50, stages["whole_counts"], bound)
 
     # 3. assignment to agents, group by group: the group's counts handed out under the
     #    exact individual rules; fairness and preferences decide among equal options
     shifts: dict[str, list[int]] = {}
     site_reports: dict[str, dict] = {}
     penalties: dict[str, float] = {}
-    order = sorted(range(len(groups)), key=lambda g: (-groups[g].size, groups[g].site))
+    # big groups are handed out in chunks of similar agents (CP-SAT's model of a group
+    # grows with agents x options; chunks keep each one small enough to solve)
+    groups_all, counts_all = _chunked(groups, counts, infos, CHUNK_AGENTS)
+    order = sorted(range(len(groups), len(groups_all)),
+                   key=lambda g: (-groups_all[g].size, groups_all[g].site))
     members_left = sum(grp.size for grp in groups)
     for n, g in enumerate(order):
-        grp = groups[g]
+        grp = groups_all[g]
         share = grp.size / max(members_left, 1)
         members_left -= grp.size
         budget = max(clock.left(share * 0.35), 1.0)
         label = f"assigning {grp.site} {'+'.join(grp.languages)}"
-        args = (g, catalog, groups, infos, counts, scenario, history)
+        args = (g, catalog, groups_all, infos, counts_all, scenario, history)
         assignment = assign_group(
             *args, time_limit_s=budget, num_workers=settings.num_workers,
             report=lambda s, inc, bd, label=label, n=n: note(
                 label, 55 + 25 * n // len(order), inc / 100, bd / 100))
-        if assignment.status not in ("OPTIMAL", "FEASIBLE"):
+        if assignment.status not in ("OPTIMAL", "FEASIBLE", "GREEDY"):
             members = [infos[i].agent_id for i in grp.members]
             problems = diagnose_agents(catalog, infos, scenario, history, members)
             if problems:
@@ -308,6 +314,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
         site = site_reports.setdefault(grp.site, {"groups": 0, "optimal": 0, "seconds": 0.0})
         site["groups"] += 1
         site["optimal"] += int(assignment.status == "OPTIMAL")
+        site["greedy"] = site.get("greedy", 0) + int(assignment.status == "GREEDY")
         site["seconds"] = round(site["seconds"] + assignment.seconds, 2)
         for label_, value in assignment.penalties.items():
             penalties[label_] = penalties.get(label_, 0.0) + value
@@ -319,6 +326,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     #    and any agent swaps a shift for a better one when that saves service
     realised = _realised(shifts, groups, infos)
     current = fixed_shift_solution(agg, compiled, realised).x
+    stages["assigned"] = float(compiled.c @ current)
     missing = np.zeros((len(dem.pools), len(catalog.grid)))
     for (p, t), steps in agg.short.items():
         missing[p, t] = round(sum(current[v] for v in steps))
@@ -340,6 +348,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     realised = _realised(shifts, groups, infos)
     values = fixed_shift_solution(agg, compiled, realised).x
     objective = float(compiled.c @ values)
+    stages["final"] = objective
     lunches = lunch_offsets(agg, catalog, values, by_option)
     allocation = allocate(agg, dem, catalog, groups, infos, values, shifts, lunches, carry)
     roster = _roster_frame(catalog, shifts, lunches, scenario)
@@ -347,8 +356,48 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
     report = _report(scenario, dem, catalog, allocation, roster, agents, bound, objective,
                      penalties, site_reports, unservable, trace, clock, lp, agg, values)
+    report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
     note("done", 100)
     return RosterResult(roster, allocation, report)
+
+
+#: the assignment model of a group of more agents than this is split into chunks
+CHUNK_AGENTS = 24
+
+
+def _chunked(groups, counts, infos, size):
+    """
+    Groups and counts for the assignment: each group, and after them its chunks of at
+    most ``size`` agents (a group's own index is kept for groups that fit). Agents are
+    dealt to chunks in turn, sorted by contract, so chunks hold similar agents; each
+    shift option's count is dealt out in proportion to the chunks' paid capacity, in
+    start order, so every chunk gets its share of every time of day.
+    """
+    from wfm.roster.catalog import Group
+
+    out_groups = list(groups)
+    out_counts: dict[tuple[int, int], int] = {}
+    for g, grp in enumerate(groups):
+        n_chunks = max(1, -(-grp.size // size))
+        members = sorted(grp.members, key=lambda i: (-infos[i].max_paid_min,
+                                                     infos[i].agent_id))
+        chunks = [members[c::n_chunks] for c in range(n_chunks)]
+        capacity = np.array([sum(infos[i].max_paid_min for i in m) for m in chunks], float)
+        share = capacity / capacity.sum() if capacity.sum() > 0 else np.full(
+            n_chunks, 1 / n_chunks)
+        first = len(out_groups)
+        for c, m in enumerate(chunks):
+            out_groups.append(Group(grp.key + (c,), grp.site, grp.languages, grp.channels, m))
+        owed = np.zeros(n_chunks)
+        options = sorted(k for (gg, k) in counts if gg == g)
+        for k in options:
+            for _ in range(counts[(g, k)]):
+                owed += share
+                c = int(np.argmax(owed))
+                owed[c] -= 1
+                key = (first + c, k)
+                out_counts[key] = out_counts.get(key, 0) + 1
+    return out_groups, out_counts
 
 
 def _realised(shifts, groups, infos) -> dict[tuple[int, int], int]:

@@ -38,9 +38,10 @@ from wfm.roster.catalog import AgentInfo, Catalog, Group, can_serve
 from wfm.roster.linear import LinearModel
 from wfm.scenario import Scenario
 
-#: the value of an agent beyond the service-level gain (contacts), so that covering a
-#: quiet queue still counts; it also keeps the penalty strictly increasing
-BASE_WEIGHT = 0.05
+#: the value of a scheduled agent-hour beyond the service-level gain (contacts), so that
+#: covering a quiet queue (or one too short to reach any service level) still counts,
+#: well above the paid-time weight; it also keeps the penalty strictly increasing
+BASE_WEIGHT_PER_H = 0.5
 #: cost of a paid minute below a group's contract minimum (contacts per minute)
 PAID_SHORT_COST = 1.0
 
@@ -157,6 +158,7 @@ def demand(requirement: pd.DataFrame, catalog: Catalog, scenario: Scenario,
     headcount = np.zeros((len(queues), len(catalog.grid)), dtype=int)
     weights = {}
     shrinkage = scenario.targets.shrinkage
+    base = BASE_WEIGHT_PER_H * scenario.planning.interval_min / 60
     for row in frame.itertuples(index=False):
         q, t = qpos[row.queue], tpos[row.interval_start.value]
         h = int(row.headcount)
@@ -167,7 +169,7 @@ def demand(requirement: pd.DataFrame, catalog: Catalog, scenario: Scenario,
         productive = np.floor(scheduled * (1 - shrinkage) + 1e-9)
         sl = service_curve(row, productive, scenario)
         contacts = float(row.contacts) if np.isfinite(row.contacts) else 0.0
-        loss = contacts * np.maximum(sl[:-1] - sl[1:], 0.0) + BASE_WEIGHT
+        loss = contacts * np.maximum(sl[:-1] - sl[1:], 0.0) + base
         weights[(q, t)] = np.maximum.accumulate(loss)  # convex: non-decreasing marginals
     return Demand(queues, headcount, weights, frame, make_pools(queues, infos))
 
@@ -259,6 +261,7 @@ def build_aggregate(catalog: Catalog, groups: list[Group], infos: list[AgentInfo
                lo=sum(a.min_paid_min for a in members), name=f"paid_floor[{g}]")
         lm.add(paid_terms[0], paid_terms[1], hi=sum(a.max_paid_min for a in members),
                name=f"paid[{g}]")
+        _contract_rows(lm, agg, catalog, g, members)
         _rest_rows(lm, agg, catalog, g, grp, dates, rest_min)
 
     # allocation of working agents to pools, per interval: a group serving one pool
@@ -298,6 +301,40 @@ def build_aggregate(catalog: Catalog, groups: list[Group], infos: list[AgentInfo
             lm.add([v for v, _ in terms] + steps, [c for _, c in terms] + [1] * len(steps),
                    lo=int(pool_need[p, t]), name=f"cover[{p},{t}]")
     return agg
+
+
+def _contract_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int,
+                   members: list[AgentInfo]) -> None:
+    """
+    The group's shifts shared out over its contract classes (agents with the same
+    weekly maximum and number of working days): each class's shifts and paid minutes
+    must fit its agents. A full-timer can only reach 40 h in five shifts with 8-hour
+    ones, so this keeps the plan from counting on hours no agent's week can hold.
+    """
+    classes: dict[tuple[int, int], int] = {}
+    for a in members:
+        key = (a.max_paid_min, a.max_shifts)
+        classes[key] = classes.get(key, 0) + 1
+    if len(classes) < 1:
+        return
+    by_length: dict[int, list[int]] = {}
+    for (gg, k), v in agg.x.items():
+        if gg == g:
+            by_length.setdefault(catalog.options[k].paid_min, []).append(v)
+    share: dict[tuple[tuple[int, int], int], int] = {}
+    for c in classes:
+        for length in by_length:
+            share[(c, length)] = lm.var(0, classes[c] * c[1], f"class[{g},{c},{length}]")
+    for length, xs in by_length.items():
+        parts = [share[(c, length)] for c in classes]
+        lm.add(parts + xs, [1] * len(parts) + [-1] * len(xs), 0, 0,
+               name=f"class_split[{g},{length}]")
+    for c, n in classes.items():
+        parts = [(share[(c, length)], length) for length in by_length]
+        lm.add([v for v, _ in parts], [length for _, length in parts], hi=n * c[0],
+               name=f"class_paid[{g},{c}]")
+        lm.add([v for v, _ in parts], [1] * len(parts), hi=n * c[1],
+               name=f"class_days[{g},{c}]")
 
 
 def _rest_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int, grp: Group,

@@ -256,6 +256,14 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
     status = solver.solve(model, callback)
     name = solver.status_name(status)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # no solution in time: the greedy start, when it keeps every contract minimum
+        shifts = {infos[i].agent_id: [k for k in options if hint.get((i, k))]
+                  for i, options in by_agent.items()}
+        paid_ok = all(sum(catalog.options[k].paid_min for k in shifts[infos[i].agent_id])
+                      >= infos[i].min_paid_min for i in by_agent)
+        if status == cp_model.UNKNOWN and paid_ok and hint_shifts is None:
+            return SiteAssignment(shifts, "GREEDY", float("nan"), float("nan"),
+                                  time.perf_counter() - t0, {}, callback.trace)
         return SiteAssignment({}, name, float("nan"), float("nan"), time.perf_counter() - t0,
                               {}, callback.trace)
     shifts = {infos[i].agent_id: [k for k in options if solver.value(z[(i, k)])]
