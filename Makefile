@@ -63,3 +63,14 @@ bench-kpi: venv
 .PHONY: bench-app
 bench-app: venv
 	$(BIN)/python benchmarks/app_bench.py
+
+# Roster acceptance figures: the demo week against LP bounds, 1,000 agents, and the peer
+# pyworkforce (installed for the benchmark only, as for bench-erlang).
+.PHONY: bench-roster
+bench-roster: venv
+	$(BIN)/python -m pip install --quiet --no-deps pyworkforce==0.5.1
+	$(BIN)/python -m pip install --quiet "joblib>0.17"
+	$(BIN)/python benchmarks/roster_bench.py
+
+# Every benchmark, one after the other.
+bench: bench-erlang bench-forecast bench-roster bench-kpi bench-app
