@@ -665,3 +665,29 @@ def test_the_solve_reaches_back_into_the_published_week_before(app_env, demo_sto
     assert len(seen) == 1 and seen[0] is not None
     assert len(seen[0]) == len(last_week)
     assert set(seen[0]["agent_id"]) == set(last_week["agent_id"])
+
+
+def test_scenarios_page_runs_a_scenario_into_a_run_folder(app_env, hand_solved, monkeypatch):
+    """'Run it' runs every stage (the solver replaced by the hand roster, to stay fast) and
+    the run folder then appears on the Coverage page."""
+    roster_mod = _roster_module()
+    hand = hand_solved[0].result
+    report = {**hand.report, "unservable": [], "required_h": 1.0, "under_coverage_total_h": 0.0,
+              "shifts": len(hand.roster), "agents_rostered": hand.roster["agent_id"].nunique(),
+              "paid_h": hand.roster["paid_min"].sum() / 60}
+    monkeypatch.setattr(roster_mod, "solve_roster", lambda *a, **k: types.SimpleNamespace(
+        roster=hand.roster, allocation=hand.allocation, report=report))
+    at = open_page("scenarios_page")
+    at.button(key="sc_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("outputs in" in s.value for s in at.success)
+    folder = app_env["runs"] / "baseline"
+    try:
+        summary, frames = pipeline.read_bundle(folder)
+        assert {"forecast", "requirement", "roster", "allocation", "coverage"} <= set(frames)
+        assert len(frames["roster"]) == len(hand.roster)
+        at.switch_page("wfm/ui/coverage_page.py").run()
+        assert_clean(at)
+        assert "run folder: baseline" in at.selectbox(key="cv_a").options
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -529,6 +529,7 @@ def switch_scenario(file_name: str, message: str = "") -> None:
 def sidebar() -> None:
     """Scenario picker, what-if status and display time zone, on every page; and the
     message a step left for this run (:func:`switch_scenario`)."""
+    st.session_state["run_started_s"] = time.perf_counter()  # pages may report their time
     flash = st.session_state.pop("flash", None)
     if flash:
         st.success(flash, icon=":material/check:")

@@ -9,6 +9,7 @@ and weekends are shared (:func:`wfm.fairness.roster_fairness`), and offer the ex
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import threading
 import time
@@ -257,7 +258,9 @@ def _show(roster_mod, solved: common.SolvedRoster) -> None:
                  f"{stem}.xlsx", "XLSX (a sheet per site, coverage)"),
                 ("ics", "application/zip", f"{stem}_ics.zip",
                  "iCalendar (per site and agent, zip)")):
-            st.download_button(f"Download {text}", data=_downloads(solved.key, fmt, solved),
+            # made when clicked (an XLSX with its coverage sheets takes a few seconds)
+            st.download_button(f"Download {text}",
+                               data=functools.partial(_downloads, solved.key, fmt, solved),
                                file_name=name, mime=mime, key=f"ro_dl_{fmt}",
                                on_click="ignore")
 

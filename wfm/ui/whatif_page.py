@@ -192,13 +192,7 @@ def _render() -> None:
     table = queue_table(plan.requirement, base_plan.requirement, interval_min)
     seconds = time.perf_counter() - t0
     with right:
-        words = common.describe_knobs(knobs)
-        st.caption(f"Scenario **{base.name}**" + (f" with {words}" if words else
-                                                  " (no what-if)")
-                   + f"; {plan.requirement['queue'].nunique()} queues x "
-                   f"{plan.requirement['interval_start'].nunique()} intervals of "
-                   f"{interval_min} min; recomputed in {seconds * 1000:.0f} ms.")
-        st.session_state["whatif_update_ms"] = seconds * 1000
+        head = st.empty()  # filled at the end, with the time the whole page took
         m = st.columns(4)
         for col, key, label in ((m[0], "peak_agents", "Peak required agents"),
                                 (m[1], "peak_headcount", "Peak headcount"),
@@ -231,6 +225,14 @@ def _render() -> None:
             "headcount_hours_change": st.column_config.NumberColumn("change",
                                                                     format="%+.0f"),
         })
+        page_s = time.perf_counter() - st.session_state.get("run_started_s", t0)
+        words = common.describe_knobs(knobs)
+        head.caption(f"Scenario **{base.name}**" + (f" with {words}" if words else
+                                                    " (no what-if)")
+                     + f"; {plan.requirement['queue'].nunique()} queues x "
+                     f"{plan.requirement['interval_start'].nunique()} intervals of "
+                     f"{interval_min} min; recomputed in {seconds * 1000:.0f} ms, page "
+                     f"{page_s * 1000:.0f} ms.")
         _save_box(base, knobs)
 
 
