@@ -343,3 +343,19 @@ def test_catalogue_options_are_consistent(week, zone_site):
         assert o.paid_min == real - o.lunch_min
         assert abs(real - (o.paid_min + o.lunch_min)) <= 60
     assert np.all([len(catalog.cover[o.index]) > 0 for o in catalog.options])
+
+
+def test_cli_exit_code_3_names_agents_and_rules(tmp_path, capsys):
+    from tests.conftest import REPO
+    from wfm.cli import main
+
+    scenario = tmp_path / "no_room.toml"
+    scenario.write_text(
+        f'base = "{(REPO / "scenarios" / "baseline.toml").as_posix()}"\n'
+        'name = "no_room"\n[data]\nsource = "demo"\n[roster.rules]\nmin_days_off = 5\n')
+    code = main(["roster", str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "30"])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "no roster can satisfy the hard rules" in err
+    assert "min_days_off=5" in err and "lower min_hours_week" in err
+    assert not (tmp_path / "out").exists()

@@ -271,9 +271,11 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
             counts = result.x
     else:
         counts = result.x
+    timings = {"lp relaxation": round(lp.seconds, 2), "until whole counts": None}
     stages = {"lp_bound": bound}
     stages["whole_counts"] = float(compiled.c @ fixed_shift_solution(agg, compiled, counts).x)
     note("whole shift counts", 50, stages["whole_counts"], bound)
+    timings["until whole counts"] = round(clock.elapsed, 2)
 
     # 3. assignment to agents, group by group: the group's counts handed out under the
     #    exact individual rules; fairness and preferences decide among equal options
@@ -321,6 +323,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     for site in site_reports.values():
         site["status"] = "OPTIMAL" if site["optimal"] == site["groups"] else "FEASIBLE"
     note("assigned", 80)
+    timings["until assigned"] = round(clock.elapsed, 2)
 
     # 4. local search: agents with contract time left take shifts that cover shortage,
     #    and any agent swaps a shift for a better one when that saves service
@@ -357,6 +360,8 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     report = _report(scenario, dem, catalog, allocation, roster, agents, bound, objective,
                      penalties, site_reports, unservable, trace, clock, lp, agg, values)
     report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
+    timings["total"] = round(clock.elapsed, 2)
+    report["seconds_by_stage"] = timings
     note("done", 100)
     return RosterResult(roster, allocation, report)
 
