@@ -508,7 +508,7 @@ def test_pipeline_stage_writes_frames_summary_and_headline(synthetic, req, basel
     assert {r["site"] for r in s["nights"]} == {"Boston", "Lisbon", "Shenzhen"}
     assert any(line.strip().startswith("coverage:") for line in ctx.summary["headline"])
     names = [n for n, _ in pipeline.STAGES]
-    assert names.index("coverage") > names.index("staffing")
+    assert names.index("coverage") == names.index("roster") + 1 > names.index("staffing") + 1
 
 
 def test_pipeline_stage_skips_without_roster_and_warns_on_a_bad_allocation(
