@@ -38,7 +38,7 @@ class RunView:
 
 def load_run(path: str | Path) -> RunView:
     """A run folder's summary (``summary.json``)."""
-    from wfm.pipeline import read_bundle
+    from wfm.io import read_bundle
 
     path = Path(path)
     summary, _ = read_bundle(path)

@@ -15,7 +15,7 @@ roster's own ``start_local``/``end_local`` strings are checked against the UTC i
 
 Writes are atomic: :func:`write_bytes_atomic` writes a temporary sibling and renames it
 over the target; :func:`write_folder_atomic` builds a whole folder beside the target and
-swaps it in with :func:`wfm.pipeline.replace_dir`. A crash leaves the previous file or
+swaps it in with :func:`wfm.io.replace_dir`. A crash leaves the previous file or
 folder (or none), never a half-written one. :func:`export_run` exports a run folder.
 """
 
@@ -79,7 +79,7 @@ def write_folder_atomic(folder: str | Path, files: Mapping[str, bytes | str]) ->
     Replace ``folder`` by a folder holding exactly ``files`` (relative path -> content),
     atomically: the folder is built beside the target and swapped in when complete.
     """
-    from wfm.pipeline import replace_dir  # the run bundle's swap, reused
+    from wfm.io import replace_dir  # the run bundle's swap, reused
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -527,7 +527,7 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path | None = None,
     list of Path
         The files (or the ics folder) written, each written atomically.
     """
-    from wfm.pipeline import read_bundle
+    from wfm.io import read_bundle
 
     if fmt not in FORMATS:
         raise InputError(f"export format {fmt!r} unknown; use one of {', '.join(FORMATS)}")
@@ -582,7 +582,7 @@ def publish_run(run_dir: str | Path, store_path: str | Path) -> dict:
     """
     import json
 
-    from wfm.pipeline import read_bundle
+    from wfm.io import read_bundle
     from wfm.store import Store
 
     run_dir = Path(run_dir)

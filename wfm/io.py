@@ -27,7 +27,11 @@ interactions, agents
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
+import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -619,3 +623,53 @@ def write_frame_csv(df: pd.DataFrame, path: str | Path) -> None:
         elif isinstance(out[c].dtype, pd.DatetimeTZDtype):
             out[c] = out[c].map(lambda t: t.isoformat() if pd.notna(t) else "")
     out.to_csv(path, index=False)
+
+
+# ---------------------------------------------------------------------------------------
+# run folders: written whole or not at all
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the complete folder ``new`` at ``target``; an old ``target`` is removed only
+    after the new one is in place (a crash leaves the old result or the new one)."""
+    new, target = Path(new), Path(target)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_stale_partials(target: Path, older_than_s: float = 3600.0) -> None:
+    """Remove what killed writes of ``target`` left behind (hidden ``.NAME.partial-*``
+    and ``.NAME.old-*`` siblings older than an hour; younger ones may be in use)."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return
+    now = time.time()
+    for pattern in (f".{target.name}.partial-*", f".{target.name}.old-*"):
+        for leftover in target.parent.glob(pattern):
+            try:
+                if now - leftover.stat().st_mtime > older_than_s:
+                    shutil.rmtree(leftover, ignore_errors=True)
+            except OSError:
+                continue
+
+
+def read_bundle(out_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """The summary and frames of a written run folder."""
+    out_dir = Path(out_dir)
+    summary_file = out_dir / "summary.json"
+    if not summary_file.is_file():
+        raise InputError(f"{out_dir}: not a run folder (no summary.json); give the --out "
+                         "folder of a `wfm run`")
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    frames = {p.stem: pd.read_parquet(p) for p in sorted(out_dir.glob("*.parquet"))}
+    for kind, frame in frames.items():
+        if kind in schema.SPECS:
+            frames[kind] = schema.sort_frame(frame, kind)
+    return summary, frames

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from wfm import demo, schema
+from wfm import demo
 from wfm.errors import InputError
+from wfm.io import read_bundle, remove_stale_partials, replace_dir
 from wfm.progress import ProgressFn, notify
 from wfm.scenario import Scenario
 from wfm.store import Store
@@ -316,7 +317,9 @@ def write_bundle(out_dir: Path, ctx: RunContext) -> dict[str, str]:
     """Write the run's files into ``out_dir`` atomically; returns name -> file."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(out_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a run folder is an ordinary folder
     try:
         outputs = {}
         for name, frame in ctx.frames.items():
@@ -336,30 +339,4 @@ def write_bundle(out_dir: Path, ctx: RunContext) -> dict[str, str]:
     return outputs
 
 
-def replace_dir(new: Path, target: Path) -> None:
-    """Put the complete folder ``new`` at ``target``; an old ``target`` is removed only
-    after the new one is in place."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def read_bundle(out_dir: str | Path) -> tuple[dict, dict[str, pd.DataFrame]]:
-    """The summary and frames of a written run folder."""
-    out_dir = Path(out_dir)
-    summary_file = out_dir / "summary.json"
-    if not summary_file.is_file():
-        raise InputError(f"{out_dir}: not a run folder (no summary.json); give the --out "
-                         "folder of a `wfm run`")
-    summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    frames = {p.stem: pd.read_parquet(p) for p in sorted(out_dir.glob("*.parquet"))}
-    for kind, frame in frames.items():
-        if kind in schema.SPECS:
-            frames[kind] = schema.sort_frame(frame, kind)
-    return summary, frames
+__all__ = ["read_bundle", "replace_dir", "run", "write_bundle"]

@@ -481,7 +481,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> tuple[Pa
     Write ``report.html`` of a ``wfm run`` folder (atomically); returns (path, summary).
     """
     from wfm.export import write_bytes_atomic
-    from wfm.pipeline import read_bundle
+    from wfm.io import read_bundle
 
     run_dir = Path(run_dir)
     summary, frames = read_bundle(run_dir)

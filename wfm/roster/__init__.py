@@ -250,7 +250,9 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
     # 1. LP relaxation: the lower bound
     note("LP relaxation", 5)
-    lp = compiled.solve(lb0, ub0, max(clock.left(0.4), 10.0))
+    # the bound and the starting point: it gets the time it needs, even past the budget
+    # on a busy machine (the later steps shrink to what is left)
+    lp = compiled.solve(lb0, ub0, max(clock.left(0.4), 180.0))
     if not lp.ok:
         raise RuntimeError(f"the aggregate LP relaxation failed: {lp.message}")
     bound = lp.objective

@@ -88,11 +88,11 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
 
     # the relaxation may have been solved without the rest rows: re-solve with them on
     # the options it uses, so the dive starts from a point that keeps them
-    first = compiled.solve(lb, ub, max(time_budget_s, 10.0))
+    first = compiled.solve(lb, ub, max(time_budget_s, 120.0))
     if not first.ok:
         lb = np.asarray(lm.lb, float).copy()
         ub = np.asarray(lm.ub, float).copy()
-        first = compiled.solve(lb, ub, max(time_budget_s, 30.0))
+        first = compiled.solve(lb, ub, max(time_budget_s, 180.0))
         if not first.ok:
             raise RuntimeError(f"the aggregate LP with rest rows failed: {first.message}")
     x = first.x
