@@ -92,3 +92,23 @@ def test_demo_from_scratch(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "summary.json").is_file()
     assert main(["demo", "--store", "w.duckdb", "--out", "out"]) == 0
     assert "already in w.duckdb" in capsys.readouterr().out
+
+
+def test_a_failed_run_is_recorded_as_failed(demo_store, tmp_path, monkeypatch):
+    from wfm import pipeline
+    from wfm import scenario as scenario_mod
+
+    work = tmp_path / "store.duckdb"
+    shutil.copy(demo_store, work)
+
+    def broken(ctx):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline, "STAGES", [("history summary", broken)])
+    scenario = scenario_mod.load(REPO / "scenarios" / "baseline.toml")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        pipeline.run(scenario, tmp_path / "out", store_path=work)
+    assert not (tmp_path / "out").exists()
+    with Store(work) as store:
+        status = store.con.execute("SELECT status FROM runs").fetchall()
+    assert status == [("failed: RuntimeError: disk on fire",)]

@@ -294,18 +294,28 @@ def run(scenario: Scenario, out_dir: str | Path, *, store_path: str | Path | Non
     run_id = f"{scenario.name}-{started:%Y%m%dT%H%M%SZ}-{scenario.fingerprint[:6]}"
     inputs = inputs or load_inputs(scenario, store_path=store_path)
     ctx = RunContext(scenario, inputs, progress=progress, store_path=store_path)
-    for i, (name, stage) in enumerate(STAGES):
-        notify(progress, i, len(STAGES), name)
-        stage(ctx)
-    notify(progress, len(STAGES), len(STAGES), "writing")
-    ctx.summary["run"] = {"run_id": run_id, "scenario": scenario.name,
-                          "started_at": started.isoformat(),
-                          "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                          "warnings": ctx.warnings}
-    outputs = write_bundle(Path(out_dir), ctx)
+    recording = record and scenario.data.source == "store"
+    path = Path(store_path or scenario.data.store)
+    try:
+        for i, (name, stage) in enumerate(STAGES):
+            notify(progress, i, len(STAGES), name)
+            stage(ctx)
+        notify(progress, len(STAGES), len(STAGES), "writing")
+        ctx.summary["run"] = {"run_id": run_id, "scenario": scenario.name,
+                              "started_at": started.isoformat(),
+                              "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+                              "warnings": ctx.warnings}
+        outputs = write_bundle(Path(out_dir), ctx)
+    except Exception as exc:  # the run is recorded as failed, with why, then re-raised
+        if recording:
+            with Store(path) as store:
+                store.record_run(run_id, scenario, started_at=started,
+                                 finished_at=dt.datetime.now(dt.UTC),
+                                 status=f"failed: {type(exc).__name__}: {exc}"[:2000],
+                                 out_dir="", outputs={}, summary=ctx.summary)
+        raise
     result = RunResult(run_id, Path(out_dir), ctx.frames, ctx.summary, outputs, ctx.warnings)
-    if record and scenario.data.source == "store":
-        path = Path(store_path or scenario.data.store)
+    if recording:
         with Store(path) as store:
             store.record_run(run_id, scenario, started_at=started,
                              finished_at=dt.datetime.now(dt.UTC), out_dir=str(out_dir),
