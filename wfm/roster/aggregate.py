@@ -261,7 +261,7 @@ def build_aggregate(catalog: Catalog, groups: list[Group], infos: list[AgentInfo
                lo=sum(a.min_paid_min for a in members), name=f"paid_floor[{g}]")
         lm.add(paid_terms[0], paid_terms[1], hi=sum(a.max_paid_min for a in members),
                name=f"paid[{g}]")
-        _contract_rows(lm, agg, catalog, g, members)
+        _contract_rows(lm, agg, catalog, g, members, rules.max_nights_week)
         _rest_rows(lm, agg, catalog, g, grp, dates, rest_min)
 
     # allocation of working agents to pools, per interval: a group serving one pool
@@ -304,37 +304,43 @@ def build_aggregate(catalog: Catalog, groups: list[Group], infos: list[AgentInfo
 
 
 def _contract_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int,
-                   members: list[AgentInfo]) -> None:
+                   members: list[AgentInfo], max_nights: int) -> None:
     """
     The group's shifts shared out over its contract classes (agents with the same
-    weekly maximum and number of working days): each class's shifts and paid minutes
-    must fit its agents. A full-timer can only reach 40 h in five shifts with 8-hour
-    ones, so this keeps the plan from counting on hours no agent's week can hold.
+    weekly maximum, number of working days and night_ok): each class's shifts, paid
+    minutes and nights must fit its agents. A full-timer can only reach 40 h in five
+    shifts with 8-hour ones, and a night_ok agent's nights take days it cannot also
+    work by day, so this keeps the plan from counting on weeks no agent can hold.
     """
-    classes: dict[tuple[int, int], int] = {}
+    classes: dict[tuple[int, int, bool], int] = {}
     for a in members:
-        key = (a.max_paid_min, a.max_shifts)
+        key = (a.max_paid_min, a.max_shifts, a.night_ok)
         classes[key] = classes.get(key, 0) + 1
-    if len(classes) < 1:
-        return
-    by_length: dict[int, list[int]] = {}
+    kinds: dict[tuple[int, bool], list[int]] = {}
     for (gg, k), v in agg.x.items():
         if gg == g:
-            by_length.setdefault(catalog.options[k].paid_min, []).append(v)
-    share: dict[tuple[tuple[int, int], int], int] = {}
+            o = catalog.options[k]
+            kinds.setdefault((o.paid_min, o.night), []).append(v)
+    share: dict[tuple, int] = {}
     for c in classes:
-        for length in by_length:
-            share[(c, length)] = lm.var(0, classes[c] * c[1], f"class[{g},{c},{length}]")
-    for length, xs in by_length.items():
-        parts = [share[(c, length)] for c in classes]
+        for kind in kinds:
+            if kind[1] and not c[2]:
+                continue  # no night shifts for a class without night_ok
+            share[(c, kind)] = lm.var(0, classes[c] * c[1], f"class[{g},{c},{kind}]")
+    for kind, xs in kinds.items():
+        parts = [share[(c, kind)] for c in classes if (c, kind) in share]
         lm.add(parts + xs, [1] * len(parts) + [-1] * len(xs), 0, 0,
-               name=f"class_split[{g},{length}]")
+               name=f"class_split[{g},{kind}]")
     for c, n in classes.items():
-        parts = [(share[(c, length)], length) for length in by_length]
-        lm.add([v for v, _ in parts], [length for _, length in parts], hi=n * c[0],
+        parts = [(share[(c, kind)], kind) for kind in kinds if (c, kind) in share]
+        lm.add([v for v, _ in parts], [kind[0] for _, kind in parts], hi=n * c[0],
                name=f"class_paid[{g},{c}]")
         lm.add([v for v, _ in parts], [1] * len(parts), hi=n * c[1],
                name=f"class_days[{g},{c}]")
+        nights = [v for v, kind in parts if kind[1]]
+        if nights:
+            lm.add(nights, [1] * len(nights), hi=n * min(max_nights, c[1]),
+                   name=f"class_nights[{g},{c}]")
 
 
 def _rest_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int, grp: Group,
