@@ -267,9 +267,11 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
                   stop_at=250, snapshot=snapshot,
                   report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound))
     if result is None:
-        counts = _milp_finish(agg, with_rest, snapshot, min(clock.left(0.3), 30.0))
-        if counts is None:  # no MIP solution in time: finish the dive
-            result = dive(agg, catalog, snapshot["x"], time_budget_s=0.0, compiled=with_rest)
+        counts = _milp_finish(agg, with_rest, snapshot,
+                              min(max(clock.left(0.3), 20.0), 40.0))
+        if counts is None:  # no MIP solution in time: finish the dive from where it was
+            result = dive(agg, catalog, snapshot["x"], time_budget_s=max(clock.left(0.2), 10.0),
+                          compiled=with_rest)
             counts = result.x
     else:
         counts = result.x

@@ -30,6 +30,9 @@ from wfm.roster.catalog import Catalog
 from wfm.roster.linear import CompiledLP
 
 PACKING = ("day[", "night_day[", "nights[", "days[", "paid[", "paid_floor[")
+#: past its budget the dive rounds in big batches; past this much more, it rounds the
+#: rest at once along the time axis (which may cost coverage)
+HARD_EXTRA_S = 60.0
 REST_ROWS = ("rest[", "Edef[", "Sdef[")
 EPS = 1e-6
 
@@ -120,13 +123,16 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
         ub[xv[whole]] = floor[whole]
         lb[xv[fractional]] = np.maximum(lb[xv[fractional]], floor[fractional])
         elapsed = time.perf_counter() - t0
-        if elapsed > time_budget_s:
+        if elapsed > time_budget_s + HARD_EXTRA_S:
             _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of)
             break
+        hurry = elapsed > time_budget_s  # past the budget: round in big batches
         cap_used = np.array([float((c * lb[i]).sum()) for i, c, _ in caps])
         floor_room = np.array([float((c * ub[i]).sum()) for i, c, _ in floors])
         order = np.argsort(-frac)
-        batch = max(1, int(np.ceil(0.1 * fractional.sum())))
+        batch = max(1, int(np.ceil((0.5 if hurry else 0.1) * fractional.sum())))
+        if hurry:
+            theta = 0.5
         taken = 0
         for j in order:
             if not fractional[j] or (frac[j] < theta and taken > 0) or taken >= batch:
