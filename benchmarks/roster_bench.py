@@ -77,7 +77,14 @@ def spread_table(report) -> str:
     for site, f in report["fairness"].items():
         n, w = f["nights_night_ok_agents"], f["weekend_days"]
         lines.append(f"  {site:<9} nights per night_ok agent {n['min']}-{n['max']} (spread "
-                     f"{n['spread']}, {n['agents']} agents); weekend days {w['min']}-{w['max']}")
+                     f"{n['spread']}, {n['agents']} agents); weekend days {w['min']}-{w['max']}; "
+                     f"skill groups with nights spread <= 1: {f['groups_nights_spread_le_1']} of "
+                     f"{len(f['groups'])}")
+        for group, gf in f["groups"].items():
+            gn = gf["nights_night_ok_agents"]
+            if gn["agents"]:
+                lines.append(f"      {group:<6} nights {gn['min']}-{gn['max']} over "
+                             f"{gn['agents']} night_ok agents")
     return "\n".join(lines)
 
 

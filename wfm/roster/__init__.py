@@ -260,7 +260,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
     # 2. dive to whole counts, then the MIP end-game
     snapshot: dict = {}
-    dive_budget = clock.left(0.2)
+    dive_budget = clock.left(0.25)
     # the rounding keeps the rest rows: whole counts must be rest-feasible for agents
     with_rest = agg.lm.compile()
     result = dive(agg, catalog, lp.x, time_budget_s=dive_budget, compiled=with_rest,
@@ -268,7 +268,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
                   report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound))
     if result is None:
         counts = _milp_finish(agg, with_rest, snapshot,
-                              min(max(clock.left(0.3), 20.0), 40.0))
+                              min(max(clock.left(0.4), 20.0), 60.0))
         if counts is None:  # no MIP solution in time: finish the dive from where it was
             result = dive(agg, catalog, snapshot["x"], time_budget_s=max(clock.left(0.2), 10.0),
                           compiled=with_rest)
@@ -478,9 +478,19 @@ def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective
         site_agents = info[info["site"] == site]
         per_agent = per_agent.reindex(site_agents.index, fill_value=0)
         night_ok = site_agents.index[site_agents["night_ok"].astype(bool)]
+        skills = site_agents["languages"].map(lambda v: "+".join(sorted(v)))
+        by_group = {}
+        for group, members in site_agents.groupby(skills).groups.items():
+            ok = [a for a in members if a in set(night_ok)]
+            by_group[group] = {"nights_night_ok_agents": _spread(
+                per_agent.loc[ok, "night"].tolist()), "weekend_days": _spread(
+                per_agent.loc[list(members), "weekend"].tolist())}
         fairness[site] = {
             "nights_night_ok_agents": _spread(per_agent.loc[night_ok, "night"].tolist()),
             "weekend_days": _spread(per_agent["weekend"].tolist()),
+            "groups": by_group,
+            "groups_nights_spread_le_1": sum(
+                1 for f in by_group.values() if f["nights_night_ok_agents"]["spread"] <= 1),
         }
     shortage = sum(float(values[v]) * agg.lm.objective.get(v, 0.0)
                    for steps in agg.short.values() for v in steps)
