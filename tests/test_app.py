@@ -667,10 +667,14 @@ def test_the_solve_reaches_back_into_the_published_week_before(app_env, demo_sto
     assert set(seen[0]["agent_id"]) == set(last_week["agent_id"])
 
 
-def test_scenarios_page_runs_a_scenario_into_a_run_folder(app_env, hand_solved, monkeypatch):
+def test_scenarios_page_runs_a_scenario_into_a_run_folder(app_env, hand_solved, demo_store,
+                                                         tmp_path, monkeypatch):
     """'Run it' runs every stage (the solver replaced by the hand roster, to stay fast) and
     the run folder then appears on the Coverage page."""
     roster_mod = _roster_module()
+    store = tmp_path / "runs.duckdb"  # a run is recorded in the store: not the shared one
+    shutil.copy(demo_store, store)
+    monkeypatch.setenv("WFM_STORE", str(store))
     hand = hand_solved[0].result
     report = {**hand.report, "unservable": [], "required_h": 1.0, "under_coverage_total_h": 0.0,
               "shifts": len(hand.roster), "agents_rostered": hand.roster["agent_id"].nunique(),
@@ -686,6 +690,10 @@ def test_scenarios_page_runs_a_scenario_into_a_run_folder(app_env, hand_solved, 
         summary, frames = pipeline.read_bundle(folder)
         assert {"forecast", "requirement", "roster", "allocation", "coverage"} <= set(frames)
         assert len(frames["roster"]) == len(hand.roster)
+        from wfm.store import Store
+
+        with Store(store) as s:
+            assert s.runs()["status"].tolist() == ["done"]
         at.switch_page("wfm/ui/coverage_page.py").run()
         assert_clean(at)
         assert "run folder: baseline" in at.selectbox(key="cv_a").options
