@@ -359,3 +359,34 @@ def test_cli_exit_code_3_names_agents_and_rules(tmp_path, capsys):
     assert "no roster can satisfy the hard rules" in err
     assert "min_days_off=5" in err and "lower min_hours_week" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_balance_evens_out_nights_without_changing_coverage():
+    from collections import Counter
+
+    from wfm.roster.assign import History
+    from wfm.roster.catalog import agent_infos, make_groups
+    from wfm.roster.topup import balance
+
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=0, n_boston=2).assign(
+        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0)
+    catalog = build_catalog(scenario, sites=["Boston"])
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    night = {}
+    day = {}
+    for o in catalog.options:
+        if o.template == "FT8" and o.start_minute_local == 22 * 60:
+            night.setdefault(o.date, o.index)
+        if o.template == "FT8" and o.start_minute_local == 9 * 60:
+            day.setdefault(o.date, o.index)
+    dates = sorted(set(night) & set(day))[1:8]
+    a, b = (i.agent_id for i in infos)
+    # a works three nights (every other date), b three days later in the week
+    shifts = {a: [night[d] for d in dates[0:6:2]], b: [day[d] for d in dates[4:7]]}
+    before = Counter(k for ks in shifts.values() for k in ks)
+    moves = balance(shifts, catalog, groups, infos, scenario, History(), time_budget_s=5)
+    nights = {x: sum(catalog.options[k].night for k in ks) for x, ks in shifts.items()}
+    assert moves >= 1 and max(nights.values()) - min(nights.values()) <= 1
+    assert Counter(k for ks in shifts.values() for k in ks) == before  # same shifts worked

@@ -54,7 +54,7 @@ from wfm.roster.assign import (
 from wfm.roster.catalog import agent_infos, build_catalog, can_serve, make_groups
 from wfm.roster.dive import REST_ROWS, dive
 from wfm.roster.rules import Violation, check_roster
-from wfm.roster.topup import top_up, upgrade
+from wfm.roster.topup import balance, top_up, upgrade
 from wfm.scenario import Scenario
 
 __all__ = ["RosterResult", "Violation", "check_roster", "headline", "solve_roster",
@@ -342,9 +342,14 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     current = fixed_shift_solution(agg, compiled, _realised(shifts, groups, infos)).x
     for (p, t), steps in agg.short.items():
         missing[p, t] = round(sum(current[v] for v in steps))
+    reserve = max(6.0, 0.05 * clock.limit)  # balancing, allocation and the report
     swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, missing,
-                      time_budget_s=max(clock.left() - 4.0, 3.0))
+                      time_budget_s=max(clock.left() - reserve, 3.0))
     note(f"topped up ({added} shifts added, {swapped} swapped)", 88)
+    # fairness: even out nights and weekend days within each group (coverage unchanged)
+    balanced = balance(shifts, catalog, groups, infos, scenario, history,
+                       time_budget_s=max(clock.left(0.5), 2.0))
+    note(f"balanced nights and weekends ({balanced} moves)", 90)
 
     # 5. lunches and queues per agent
     group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}

@@ -298,3 +298,85 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                 swaps += 1
                 improved = True
     return swaps
+
+
+def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
+            infos: list[AgentInfo], scenario: Scenario, history: History, *,
+            time_budget_s: float) -> int:
+    """
+    Even out nights (among night_ok agents) and weekend days within each group by
+    handing a shift from the agent who has most to the agent who has fewest, on a date
+    the receiver is free, or by trading it for the receiver's shift of that date. Agents
+    of a group are interchangeable for coverage, so coverage does not change; every
+    individual rule is checked for both agents. Returns the moves made.
+    """
+    t0 = time.perf_counter()
+    rules = scenario.roster.rules
+    rest_min = rules.min_rest_h * 60
+    w0 = scenario.planning.start_utc
+    moves = 0
+    for grp in groups:
+        for flag in ("night", "weekend"):
+            members = [infos[i] for i in grp.members
+                       if flag != "night" or infos[i].night_ok]
+            if len(members) < 2:
+                continue
+            while time.perf_counter() - t0 < time_budget_s:
+                count = {a.agent_id: sum(getattr(catalog.options[k], flag)
+                                         for k in shifts.get(a.agent_id, [])) for a in members}
+                rich = max(members, key=lambda a: count[a.agent_id])
+                poor_list = sorted(members, key=lambda a: count[a.agent_id])
+                if count[rich.agent_id] - count[poor_list[0].agent_id] <= 1:
+                    break
+                if not _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0,
+                                  rules, rest_min):
+                    break
+                moves += 1
+    return moves
+
+
+def _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0, rules,
+               rest_min) -> bool:
+    """One move of a flagged shift from ``rich`` to an agent with at least two fewer."""
+    for poor in poor_list:
+        if count[rich.agent_id] - count[poor.agent_id] <= 1:
+            return False
+        for k in list(shifts.get(rich.agent_id, [])):
+            o = catalog.options[k]
+            if not getattr(o, flag):
+                continue
+            theirs = [x for x in shifts.get(poor.agent_id, []) if catalog.options[x].date == o.date]
+            give = [x for x in shifts[rich.agent_id] if x != k] + theirs
+            take = [x for x in shifts.get(poor.agent_id, []) if x not in theirs] + [k]
+            if theirs and getattr(catalog.options[theirs[0]], flag):
+                continue
+            if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
+                    _week_ok(poor, take, catalog, history, w0, rules, rest_min):
+                shifts[rich.agent_id] = give
+                shifts[poor.agent_id] = take
+                return True
+    return False
+
+
+def _week_ok(a: AgentInfo, options: list[int], catalog: Catalog, history: History, w0,
+             rules, rest_min: float) -> bool:
+    """Does this set of shifts keep every individual rule for agent ``a``?"""
+    paid = sum(catalog.options[k].paid_min for k in options)
+    if not a.min_paid_min <= paid <= a.max_paid_min or len(options) > a.max_shifts:
+        return False
+    state = _state(a, [], catalog, history, w0)
+    for k in sorted(options, key=lambda k: catalog.options[k].start_utc):
+        o = catalog.options[k]
+        start, end = _minutes(o.start_utc, w0), _minutes(o.end_utc, w0)
+        if o.night and not a.night_ok:
+            return False
+        state_paid = state["paid"]
+        state["paid"] = 0  # the contract total is checked above
+        if not _fits(a, state, o, start, end, rules, rest_min):
+            return False
+        state["paid"] = state_paid + o.paid_min
+        state["shifts"] += 1
+        state["nights"] += int(o.night)
+        state["dates"].add(o.date)
+        state["spans"].append((start, end))
+    return True
