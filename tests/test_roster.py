@@ -390,3 +390,16 @@ def test_balance_evens_out_nights_without_changing_coverage():
     nights = {x: sum(catalog.options[k].night for k in ks) for x, ks in shifts.items()}
     assert moves >= 1 and max(nights.values()) - min(nights.values()) <= 1
     assert Counter(k for ks in shifts.values() for k in ks) == before  # same shifts worked
+
+
+def test_a_three_day_plan_holds_three_sevenths_of_the_contract():
+    scenario = small_scenario(time_limit=10)
+    scenario = dataclasses.replace(scenario, planning=dataclasses.replace(scenario.planning,
+                                                                          days=3))
+    agents = small_agents()
+    req = requirement(scenario, {("en", "voice"): 3, ("de", "voice"): 2}, ZONES)
+    result = solve_roster(req, agents, scenario)
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+    per_agent = result.roster.groupby("agent_id")["paid_min"].sum()
+    assert per_agent.max() <= 40 * 60 * 3 / 7
+    assert result.roster.groupby("agent_id").size().max() <= 3

@@ -207,7 +207,9 @@ def agent_infos(agents: pd.DataFrame, scenario: Scenario, catalog: Catalog) -> l
     """
     Per-agent limits for the week. Days off given in ``availability`` (ISO dates or
     weekday names) are paid leave: each one credits a fifth of the weekly contract, so
-    the minimum and maximum paid minutes still to schedule drop by that much.
+    the minimum and maximum paid minutes still to schedule drop by that much. A plan of
+    fewer than 7 days holds that share of the weekly contract and working days (working
+    days rounded up).
     """
     rules = scenario.roster.rules
     sites = set(catalog.by_site)
@@ -238,6 +240,7 @@ def agent_infos(agents: pd.DataFrame, scenario: Scenario, catalog: Catalog) -> l
                     ) from None
         leave_days = len(off & set(dates[:7])) if len(dates) else 0
         credit = leave_days * row.contract_hours_week * 60 / 5
+        share = scenario.planning.days / 7  # a shorter plan holds part of the week
         channels = getattr(row, "channels", None)
         channels = tuple(channels) if isinstance(channels, list | tuple | np.ndarray) else ()
         wished = getattr(row, "wished_days_off", None)
@@ -246,9 +249,11 @@ def agent_infos(agents: pd.DataFrame, scenario: Scenario, catalog: Catalog) -> l
         infos.append(AgentInfo(
             agent_id=row.agent_id, site=row.site, languages=tuple(row.languages),
             channels=channels, night_ok=bool(row.night_ok),
-            min_paid_min=int(max(0, row.min_hours_week * 60 - credit)),
-            max_paid_min=int(max(0, row.contract_hours_week * 60 - credit)),
-            unavailable=frozenset(off), max_shifts=max(0, 7 - rules.min_days_off - leave_days),
+            min_paid_min=int(max(0, row.min_hours_week * 60 * share - credit)),
+            max_paid_min=int(max(0, row.contract_hours_week * 60 * share - credit)),
+            unavailable=frozenset(off),
+            max_shifts=max(0, int(np.ceil((7 - rules.min_days_off) * share - 1e-9))
+                           - leave_days),
             preferred_shift=str(preferred), wished_days_off=wished,
             part_time=row.contract_hours_week < 35,
         ))

@@ -133,15 +133,16 @@ def check_roster(roster: pd.DataFrame, allocation: pd.DataFrame | None, agents: 
             if d.isoformat() in off or WEEKDAYS[d.weekday()] in off:
                 out.append(Violation("availability", agent, f"works on {d}, a day off"))
         # days off: at most 7 - min_days_off shifts, less the days of leave
-        max_shifts = 7 - rules.min_days_off - leave_days
+        share = scenario.planning.days / 7
+        max_shifts = int(np.ceil((7 - rules.min_days_off) * share - 1e-9)) - leave_days
         if len(shifts) > max_shifts:
             out.append(Violation("days off", agent, f"{len(shifts)} shifts, at most "
                                  f"{max_shifts} leave {rules.min_days_off} days off"))
         # contract minutes
         credit = leave_days * a["contract_hours_week"] * 60 / 5
         paid = int(shifts["paid_min"].sum())
-        lo = max(0.0, a["min_hours_week"] * 60 - credit)
-        hi = max(0.0, a["contract_hours_week"] * 60 - credit)
+        lo = max(0.0, a["min_hours_week"] * 60 * share - credit)
+        hi = max(0.0, a["contract_hours_week"] * 60 * share - credit)
         if paid < lo - 1e-6 or paid > hi + 1e-6:
             out.append(Violation("contract minutes", agent, f"{paid} paid minutes, contract "
                                  f"allows {lo:.0f}-{hi:.0f}"))
