@@ -403,3 +403,23 @@ def test_a_three_day_plan_holds_three_sevenths_of_the_contract():
     per_agent = result.roster.groupby("agent_id")["paid_min"].sum()
     assert per_agent.max() <= 40 * 60 * 3 / 7
     assert result.roster.groupby("agent_id").size().max() <= 3
+
+
+def test_a_group_model_without_answer_falls_back_to_one_agent_at_a_time(monkeypatch):
+    import wfm.roster as roster_mod
+    from wfm.roster.assign import SiteAssignment
+
+    real = roster_mod.assign_group
+
+    def no_answer_for_groups(g, catalog, groups, *args, **kw):
+        if groups[g].size > 1:  # the group's model "times out" without a solution
+            return SiteAssignment({}, "UNKNOWN", float("nan"), float("nan"), 0.0, {}, [])
+        return real(g, catalog, groups, *args, **kw)
+
+    monkeypatch.setattr(roster_mod, "assign_group", no_answer_for_groups)
+    scenario = small_scenario(time_limit=10)
+    agents = small_agents()
+    req = requirement(scenario, {("en", "voice"): 3, ("de", "voice"): 2}, ZONES)
+    result = solve_roster(req, agents, scenario)
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
+    assert result.roster["agent_id"].nunique() == len(agents)

@@ -308,14 +308,10 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
             problems = diagnose_agents(catalog, infos, scenario, history, members)
             if problems:
                 raise_infeasible(problems)
-            # every agent can keep the rules with all options: open them up and retry
-            assignment = assign_group(*args, time_limit_s=max(clock.left(0.3), 5.0),
-                                      num_workers=settings.num_workers, all_options=True)
-            if assignment.status not in ("OPTIMAL", "FEASIBLE"):
-                raise_infeasible([f"site {grp.site}, agents {', '.join(members)}: the "
-                                  f"assignment found no roster in {assignment.seconds:.0f} s "
-                                  f"({assignment.status}); give it more time (--time-limit) "
-                                  "or relax the rules"])
+            # every agent can keep the rules alone (and agents of a group are only tied
+            # by soft goals): solve them one by one, each with every shift of the site
+            assignment = _one_by_one(g, grp, catalog, groups_all, infos, counts_all,
+                                     scenario, history, settings)
         shifts.update(assignment.shifts)
         site = site_reports.setdefault(grp.site, {"groups": 0, "optimal": 0, "seconds": 0.0})
         site["groups"] += 1
@@ -377,6 +373,30 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
 #: the assignment model of a group of more agents than this is split into chunks
 CHUNK_AGENTS = 24
+
+
+def _one_by_one(g, grp, catalog, groups_all, infos, counts_all, scenario, history, settings):
+    """A group's agents assigned one at a time (the fallback when the group's model found
+    nothing in time); an agent who cannot be rostered even alone is infeasible."""
+    from wfm.roster.assign import SiteAssignment
+    from wfm.roster.catalog import Group
+
+    shifts, seconds = {}, 0.0
+    for i in grp.members:
+        single = Group(grp.key + ("one", i), grp.site, grp.languages, grp.channels, [i])
+        extended = [*groups_all, single]
+        counts = {(len(groups_all), k): n for (gg, k), n in counts_all.items() if gg == g}
+        result = assign_group(len(groups_all), catalog, extended, infos, counts, scenario,
+                              history, time_limit_s=30.0, num_workers=settings.num_workers,
+                              all_options=True)
+        seconds += result.seconds
+        if result.status not in ("OPTIMAL", "FEASIBLE"):
+            raise_infeasible([f"agent {infos[i].agent_id} ({grp.site}): no week of shifts "
+                              f"found that keeps the hard rules ({result.status} after "
+                              f"{result.seconds:.0f} s); check the agent's contract, "
+                              "availability and the rules"])
+        shifts.update(result.shifts)
+    return SiteAssignment(shifts, "FEASIBLE", float("nan"), float("nan"), seconds, {}, [])
 
 
 def _chunked(groups, counts, infos, size):
