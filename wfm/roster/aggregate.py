@@ -382,3 +382,19 @@ def _rest_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int, grp: G
                 continue
             lm.add([e_var[e], s_var[starts[j]]], [1, 1], hi=grp.size,
                    name=f"rest[{g},{d},{e}]")
+
+
+def lunch_split(agg: Aggregate, catalog: Catalog, g: int, k: int, n: int,
+                values: np.ndarray) -> list[tuple[int, int]]:
+    """(offset, count) of the lunches of ``n`` shifts of option ``k`` in group ``g``:
+    the LP's lunch counts scaled to ``n`` and made whole by cumulative rounding (evenly
+    spread when the LP has none)."""
+    offsets = catalog.options[k].lunch_offsets_min
+    if not offsets or n <= 0:
+        return []
+    raw = np.array([max(values[agg.lunch[(g, k, off)]], 0.0) for off in offsets])
+    raw = raw / raw.sum() * n if raw.sum() > 0 else np.full(len(offsets), n / len(offsets))
+    cum = np.floor(np.cumsum(raw) + 0.5 + 1e-9).astype(int)
+    cum[-1] = n
+    counts = np.diff(np.concatenate([[0], cum]))
+    return [(off, int(c)) for off, c in zip(offsets, counts, strict=True) if c > 0]

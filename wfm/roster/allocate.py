@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from wfm.roster.aggregate import Aggregate, Demand
+from wfm.roster.aggregate import Aggregate, Demand, lunch_split
 from wfm.roster.catalog import AgentInfo, Catalog, Group
 from wfm.roster.linear import CompiledLP, LpResult
 
@@ -37,17 +37,8 @@ def lunch_offsets(agg: Aggregate, catalog: Catalog, values: np.ndarray,
     """(agent id, option) -> lunch offset, following the LP's lunch counts."""
     out = {}
     for (g, k), agents in shifts_by_group_option.items():
-        offsets = catalog.options[k].lunch_offsets_min
-        if not offsets:
-            continue
-        raw = np.array([max(values[agg.lunch[(g, k, off)]], 0.0) for off in offsets])
-        n = len(agents)
-        raw = raw / raw.sum() * n if raw.sum() > 0 else np.full(len(offsets), n / len(offsets))
-        cum = np.floor(np.cumsum(raw) + 0.5 + 1e-9).astype(int)
-        cum[-1] = n
-        counts = np.diff(np.concatenate([[0], cum]))
         pos = 0
-        for off, c in zip(offsets, counts, strict=True):
+        for off, c in lunch_split(agg, catalog, g, k, len(agents), values):
             for agent in agents[pos:pos + c]:
                 out[(agent, k)] = off
             pos += c

@@ -336,9 +336,14 @@ def _take(s: dict, o, start: int, end: int) -> None:
     s["last_end"] = max(s["last_end"] or end, end)
 
 
-def _fits(a, s, o, start, end, rules, rest_min) -> bool:
-    """Can agent ``a`` (state ``s``) also take shift ``o`` without breaking a rule?"""
-    if o.date in s["dates"] or s["shifts"] >= a.max_shifts:
+def _fits(a: AgentInfo, s: dict, o, start: int, end: int, rules, rest_min: float) -> bool:
+    """
+    Can agent ``a`` (state ``s``: paid, shifts, nights, dates, spans, before) also take
+    shift ``o`` (``start``..``end`` in minutes after the week start) under every rule?
+    """
+    if o.date in s["dates"] or o.date in s["before"] or s["shifts"] >= a.max_shifts:
+        return False
+    if not a.available(o.date) or (o.night and not a.night_ok):
         return False
     if s["paid"] + o.paid_min > a.max_paid_min:
         return False
@@ -347,9 +352,7 @@ def _fits(a, s, o, start, end, rules, rest_min) -> bool:
     for s0, e0 in s["spans"]:
         if start < e0 + rest_min and s0 < end + rest_min:
             return False
-    if o.date in s.get("before", ()):
-        return False
-    dates = sorted(s["dates"] | {o.date} | s.get("before", set()))
+    dates = sorted(s["dates"] | {o.date} | s["before"])
     run = longest = 1
     for d0, d1 in zip(dates, dates[1:], strict=False):
         run = run + 1 if (d1 - d0).days == 1 else 1

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wfm.roster.aggregate import Aggregate
+from wfm.roster.aggregate import Aggregate, lunch_split
 from wfm.roster.catalog import Catalog
 from wfm.roster.linear import CompiledLP
 
@@ -235,17 +235,5 @@ def _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of) -> None:
 
 def _whole_lunches(agg: Aggregate, catalog: Catalog, shifts, values) -> dict:
     """Lunch counts per option from the final LP, made whole by cumulative rounding."""
-    lunch = {}
-    for (g, k), n in shifts.items():
-        offsets = catalog.options[k].lunch_offsets_min
-        if not offsets:
-            continue
-        raw = np.array([max(values[agg.lunch[(g, k, off)]], 0.0) for off in offsets])
-        raw = raw / raw.sum() * n if raw.sum() > 0 else np.full(len(offsets), n / len(offsets))
-        cum = np.floor(np.cumsum(raw) + 0.5 + EPS).astype(int)
-        cum[-1] = n
-        counts = np.diff(np.concatenate([[0], cum]))
-        for off, c in zip(offsets, counts, strict=True):
-            if c > 0:
-                lunch[(g, k, off)] = int(c)
-    return lunch
+    return {(g, k, off): c for (g, k), n in shifts.items()
+            for off, c in lunch_split(agg, catalog, g, k, n, values)}

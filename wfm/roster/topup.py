@@ -11,14 +11,13 @@ take it under every individual rule; it stops when no shift saves more than it c
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import numpy as np
 from scipy import sparse
 
 from wfm.roster.aggregate import Aggregate, Demand
-from wfm.roster.assign import History, _minutes
+from wfm.roster.assign import History, _fits, _minutes
 from wfm.roster.catalog import AgentInfo, Catalog, Group
 from wfm.scenario import Scenario
 
@@ -37,25 +36,6 @@ def _state(agent: AgentInfo, options: list[int], catalog: Catalog, history: Hist
         "spans": spans,
         "before": history.streak_dates.get(agent.agent_id, set()),
     }
-
-
-def _fits(a: AgentInfo, s: dict, o, start: int, end: int, rules, rest_min: float) -> bool:
-    if o.date in s["dates"] or o.date in s["before"] or s["shifts"] >= a.max_shifts \
-            or not a.available(o.date):
-        return False
-    if s["paid"] + o.paid_min > a.max_paid_min or (o.night and not a.night_ok):
-        return False
-    if o.night and s["nights"] >= rules.max_nights_week:
-        return False
-    for s0, e0 in s["spans"]:
-        if start < e0 + rest_min and s0 < end + rest_min:
-            return False
-    dates = sorted(s["dates"] | {o.date} | s["before"])
-    run = longest = 1
-    for d0, d1 in zip(dates, dates[1:], strict=False):
-        run = run + 1 if (d1 - d0) == dt.timedelta(days=1) else 1
-        longest = max(longest, run)
-    return longest <= rules.max_consecutive_days
 
 
 def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
