@@ -4,7 +4,12 @@ Forecast benchmark: the acceptance figures of the forecaster (issue 4).
 1. Anonymous Bank (../shared/data/anonymous_bank, January and February 1999, hourly):
    queues PS and NW and the total over every queue; rolling one-day-ahead (21 windows,
    a day apart) and one-week-ahead (3 windows, a week apart) backtests over the last
-   three weeks of February. Auto vs seasonal naive vs historical average.
+   three weeks of February. Auto vs seasonal naive vs historical average, with the
+   standard error of auto's difference from the historical average (paired by window).
+   ``--holdout`` adds figures that are not acceptance checks, for judging a change of
+   the models or of the automatic choice on data it was not tuned on: the bank's other
+   queues (PE, NE, IN, TT) on the same windows, one-week-ahead forecasts from every day
+   (15 windows) and the same backtests ending at the first acceptance cutoff.
 2. Demo world: one-week-ahead backtest over the last 8 weeks with the scenario's
    holidays and promotions known: WAPE vs seasonal naive, 80 % interval coverage.
 3. Speed: fit, backtest and forecast of every demo series, timed per series, with the
@@ -31,11 +36,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BANK = ROOT.parent / "shared" / "data" / "anonymous_bank"
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 QUEUES = {"PS": ("he", "voice"), "NW": ("he", "voice-nw"), "total": ("all", "total")}
+#: the bank's other queues: not in the acceptance, so a hold-out for rule changes
+OTHER_QUEUES = {"PE": ("en", "voice"), "NE": ("he", "voice-ne"), "IN": ("he", "voice-in"),
+                "TT": ("he", "voice-tt")}
+#: (label, horizon [h], windows, step [h]) of the acceptance backtests
+PLANS = (("1 day", 24, 21, 24), ("1 week", 168, 3, 168))
 NAMES = ("auto", "seasonal_naive", "historical_average")
 
 
-def bank_history(folder: Path = BANK) -> pd.DataFrame:
-    """PS, NW and the total of every queue, hourly, January and February 1999."""
+def bank_history(folder: Path = BANK, *, others: bool = False) -> pd.DataFrame:
+    """PS, NW and the total of every queue, hourly, January and February 1999 (with
+    ``others``: the queues of :data:`OTHER_QUEUES` too)."""
     parts = []
     for name in ("january.txt", "february.txt"):
         history, _ = io.read_history(folder / name, format="anonymous-bank", interval_min=60)
@@ -50,8 +61,8 @@ def bank_history(folder: Path = BANK) -> pd.DataFrame:
     aht = handle / handled.where(handled > 0)
     total["aht_s"] = aht.reindex(total["interval_start"]).to_numpy()
     total = total.assign(market="IL", language="all", channel="total")
-    keep = history[history[["language", "channel"]].apply(tuple, axis=1).isin(
-        [QUEUES["PS"], QUEUES["NW"]])]
+    wanted = [QUEUES["PS"], QUEUES["NW"], *(OTHER_QUEUES.values() if others else ())]
+    keep = history[history[["language", "channel"]].apply(tuple, axis=1).isin(wanted)]
     out = pd.concat([keep, total[keep.columns]], ignore_index=True)
     out["contacts"] = out["contacts"].astype("int64")
     return out.sort_values(["interval_start", "market", "language", "channel"]).reset_index(
@@ -62,25 +73,101 @@ def bank_forecaster(method: str = "auto") -> fc.Forecaster:
     return fc.Forecaster(method, zones={"IL": "Asia/Jerusalem"}, holiday_countries={"IL": "IL"})
 
 
-def queue_of(channel: str) -> str:
-    return {v[1]: k for k, v in QUEUES.items()}[channel]
+def queue_of(language: str, channel: str) -> str:
+    return {v: k for k, v in {**QUEUES, **OTHER_QUEUES}.items()}[(language, channel)]
 
 
-def run_bank(folder: Path = BANK) -> tuple[pd.DataFrame, dict]:
-    """WAPE per queue, horizon and model; and auto's picks per queue and horizon."""
-    history = bank_history(folder)
+def paired_difference(bt: pd.DataFrame, model: str = "auto",
+                      baseline: str = "historical_average") -> pd.DataFrame:
+    """
+    Per series: ``model``'s WAPE relative to ``baseline``'s minus 1 (``difference``) and
+    its standard error (``se``), from the difference of their absolute errors in each
+    backtest window (the windows are the independent units).
+    """
+    bt = bt.assign(abs_error=(bt["contacts"] - bt["actual"]).abs())
+    rows = []
+    for (language, channel), part in bt.groupby(["language", "channel"]):
+        errors = part.pivot_table(index="cutoff", columns="model", values="abs_error",
+                                  aggfunc="sum")
+        actual = part[part["model"] == model]["actual"].sum()
+        base = errors[baseline].sum()
+        diff = errors[model] - errors[baseline]
+        se = diff.std(ddof=1) * len(diff) ** 0.5 / base if len(diff) > 1 else float("nan")
+        rows.append({"language": language, "channel": channel, "windows": len(diff),
+                     "difference": diff.sum() / base if actual > 0 else float("nan"),
+                     "se": se})
+    return pd.DataFrame(rows)
+
+
+def run_bank(folder: Path = BANK, *, history: pd.DataFrame | None = None,
+             plans=PLANS) -> tuple[pd.DataFrame, dict]:
+    """WAPE per queue, horizon and model (with auto's difference from the historical
+    average and its standard error); and auto's picks per queue and horizon."""
+    history = bank_history(folder) if history is None else history
     rows, picks = [], {}
-    for label, horizon_h, n_windows in (("1 day", 24, 21), ("1 week", 168, 3)):
-        bt = bank_forecaster().backtest(history, horizon_h, n_windows, horizon_h)
-        acc = fc.accuracy(bt)
+    for label, horizon_h, n_windows, step_h in plans:
+        bt = bank_forecaster().backtest(history, horizon_h, n_windows, step_h)
+        acc = fc.accuracy(bt, by=["language", "channel", "model"])
+        noise = paired_difference(bt).set_index(["language", "channel"])
         for r in acc.itertuples():
-            rows.append({"queue": queue_of(r.channel), "horizon": label, "model": r.model,
-                         "wape": r.wape, "coverage": r.coverage, "windows": n_windows,
-                         "first_cutoff": bt["cutoff"].min(), "last_cutoff": bt["cutoff"].max()})
-        auto = bt[bt["model"] == "auto"].drop_duplicates(["channel", "cutoff"])
-        for channel, part in auto.groupby("channel"):
-            picks[(queue_of(channel), label)] = part["chosen"].value_counts().to_dict()
+            rows.append({"queue": queue_of(r.language, r.channel), "horizon": label,
+                         "model": r.model, "wape": r.wape, "coverage": r.coverage,
+                         "windows": n_windows, "first_cutoff": bt["cutoff"].min(),
+                         "last_cutoff": bt["cutoff"].max(),
+                         "vs_average_se": noise.loc[(r.language, r.channel), "se"]})
+        auto = bt[bt["model"] == "auto"].drop_duplicates(["language", "channel", "cutoff"])
+        for (language, channel), part in auto.groupby(["language", "channel"]):
+            picks[(queue_of(language, channel), label)] = part["chosen"].value_counts().to_dict()
     return pd.DataFrame(rows), picks
+
+
+def bank_table(bank: pd.DataFrame) -> pd.DataFrame:
+    """One row per queue and horizon: WAPE per model, auto vs the baselines (relative
+    difference) and the standard error of auto vs the historical average."""
+    table = bank.pivot_table(index=["queue", "horizon"], columns="model", values="wape")
+    table["vs_naive"] = table["auto"] / table["seasonal_naive"] - 1
+    table["vs_average"] = table["auto"] / table["historical_average"] - 1
+    se = bank.groupby(["queue", "horizon"])["vs_average_se"].first()
+    table["vs_average_se"] = se.reindex(table.index)
+    order = [(q, h) for q in (*QUEUES, *OTHER_QUEUES) for h in dict.fromkeys(bank["horizon"])]
+    return table.reindex([k for k in order if k in table.index])
+
+
+def run_holdout(folder: Path = BANK) -> list[tuple[str, pd.DataFrame]]:
+    """Figures that are not acceptance checks (see the module docstring): (title, table)."""
+    history = bank_history(folder, others=True)
+    first = history["interval_start"].max() + pd.Timedelta(hours=1) - pd.Timedelta(weeks=3)
+    out = []
+    bank, _ = run_bank(history=history)
+    out.append(("other queues, the acceptance windows",
+                bank_table(bank[bank["queue"].isin(OTHER_QUEUES)])))
+    accepted = history[["language", "channel"]].apply(tuple, axis=1).isin(QUEUES.values())
+    bank, _ = run_bank(history=history[accepted], plans=(("1 week", 168, 15, 24),))
+    out.append(("one week ahead from every day (15 windows; the acceptance has 3)",
+                bank_table(bank)))
+    bank, _ = run_bank(history=history[history["interval_start"] < first],
+                       plans=(("1 day", 24, 14, 24), ("1 week", 168, 2, 168)))
+    out.append(("every queue, windows ending at the first acceptance cutoff "
+                f"({first:%Y-%m-%d %H:%M} UTC)", bank_table(bank)))
+    return out
+
+
+def print_table(table: pd.DataFrame, checks: bool) -> bool:
+    """Print a bank table (with PASS/FAIL when ``checks``); True when every check passes."""
+    ok = True
+    print(f"{'queue':<6} {'horizon':<7} {'auto':>7} {'s.naive':>8} {'hist.avg':>9} "
+          f"{'vs s.naive':>11} {'vs hist.avg':>12} {'(se)':>7}" + ("  checks" if checks else ""))
+    for (queue, horizon), r in table.iterrows():
+        line = (f"{queue:<6} {horizon:<7} {r['auto']:7.3f} {r['seasonal_naive']:8.3f} "
+                f"{r['historical_average']:9.3f} {r['vs_naive']:+11.1%} "
+                f"{r['vs_average']:+12.1%} {r['vs_average_se']:7.1%}")
+        if checks:
+            passed = [("auto >= 10 % below s.naive", r["vs_naive"] <= -0.10),
+                      ("auto <= hist.avg", r["auto"] <= r["historical_average"] + 1e-12)]
+            ok &= all(c for _, c in passed)
+            line += "  " + ", ".join(f"{name}: {'PASS' if c else 'FAIL'}" for name, c in passed)
+        print(line)
+    return ok
 
 
 def run_demo(weeks: int = 8, series_limit: int | None = None):
@@ -115,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bank", type=Path, default=BANK, help="Anonymous Bank folder")
     parser.add_argument("--series", type=int, help="only the first N demo series")
+    parser.add_argument("--holdout", action="store_true",
+                        help="also print the bank figures that are not acceptance checks")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", fc.ForecastWarning)
     pd.set_option("display.width", 160)
@@ -124,28 +213,23 @@ def main(argv: list[str] | None = None) -> int:
     if (args.bank / "january.txt").is_file():
         t0 = time.perf_counter()
         bank, picks = run_bank(args.bank)
-        table = bank.pivot_table(index=["queue", "horizon"], columns="model", values="wape")
-        table = table.reindex([(q, h) for q in QUEUES for h in ("1 day", "1 week")])
+        table = bank_table(bank)
         first, last = bank["first_cutoff"].min(), bank["last_cutoff"].max()
         print(f"cutoffs {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC "
               f"(local midnight, Asia/Jerusalem); {time.perf_counter() - t0:.1f} s")
-        print(f"{'queue':<6} {'horizon':<7} {'auto':>7} {'s.naive':>8} {'hist.avg':>9} "
-              f"{'vs s.naive':>11} {'vs hist.avg':>12}  checks")
-        for (queue, horizon), r in table.iterrows():
-            vs_naive = r["auto"] / r["seasonal_naive"] - 1
-            vs_average = r["auto"] / r["historical_average"] - 1
-            checks = [("auto >= 10 % below s.naive", vs_naive <= -0.10),
-                      ("auto <= hist.avg", r["auto"] <= r["historical_average"] + 1e-12)]
-            ok &= all(c for _, c in checks)
-            print(f"{queue:<6} {horizon:<7} {r['auto']:7.3f} {r['seasonal_naive']:8.3f} "
-                  f"{r['historical_average']:9.3f} {vs_naive:+11.1%} {vs_average:+12.1%}  "
-                  + ", ".join(f"{name}: {'PASS' if c else 'FAIL'}" for name, c in checks))
+        ok &= print_table(table, checks=True)
+        print("(se): standard error of auto vs hist.avg, from the paired errors per window")
         print("other models (WAPE):")
-        others = [c for c in table.columns if c not in NAMES]
+        others = [c for c in table.columns if c not in NAMES and not c.startswith("vs_")]
         print(table[others].round(3).to_string())
         print("auto's picks (windows per model; a+b is the mean of a and b):")
         for (queue, horizon), counts in sorted(picks.items()):
             print(f"  {queue:<6} {horizon:<7} " + ", ".join(f"{m} {n}" for m, n in counts.items()))
+        if args.holdout:
+            print("\n== Anonymous Bank hold-out (not acceptance checks)")
+            for title, part in run_holdout(args.bank):
+                print(title + ":")
+                print_table(part, checks=False)
     else:
         print(f"skipped: {args.bank} not found")
 

@@ -481,6 +481,35 @@ def test_pipeline_forecast_stage(demo_world, repo_dir):
     assert ctx.summary["headline"][0].startswith("forecast: 3 series")
 
 
+def _bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "forecast_bench", REPO / "benchmarks" / "forecast_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bench_paired_difference_golden():
+    # two windows; absolute errors auto 2 + 1 and 3 + 1, historical average 4 and 2
+    cutoffs = pd.to_datetime(["2026-01-05", "2026-01-12"], utc=True)
+    rows = []
+    for cutoff, auto, average in ((cutoffs[0], (12, 9), 8), (cutoffs[1], (13, 11), 11)):
+        for hour, (a_f, actual) in enumerate(zip(auto, (10, 10), strict=True)):
+            t = cutoff + pd.Timedelta(hours=hour)
+            rows.append(("auto", cutoff, t, a_f, actual))
+            rows.append(("historical_average", cutoff, t, average if hour == 0 else actual
+                         + (2 if cutoff == cutoffs[0] else 1), actual))
+    bt = pd.DataFrame(rows, columns=["model", "cutoff", "interval_start", "contacts", "actual"])
+    bt = bt.assign(language="he", channel="voice-nw")
+    got = _bench().paired_difference(bt).iloc[0]
+    # per window: auto - average = 3 - 4 = -1 and 4 - 2 = +2; the average's total is 6
+    assert got["windows"] == 2
+    assert got["difference"] == pytest.approx((-1 + 2) / 6)
+    assert got["se"] == pytest.approx(np.std([-1, 2], ddof=1) * np.sqrt(2) / 6)
+
+
 # -- heavy checks --------------------------------------------------------------------
 
 
@@ -520,8 +549,9 @@ def test_anonymous_bank_backtests():
             assert r["auto"] <= 0.9 * r["seasonal_naive"]
             assert r["auto"] <= r["historical_average"]
     # NW (low volume, level shifts that revert) is where the historical average is hard
-    # to beat: one week ahead, auto is 0.7 % above it and 9.7 % below the seasonal naive
-    # (the acceptance asks for 10 %; see the benchmark)
+    # to beat: one week ahead, auto is 0.7 % above it (standard error 4.5 % over the 3
+    # windows) and 9.7 % below the seasonal naive (the acceptance asks for 10 %; see the
+    # benchmark and its --holdout figures)
     for horizon in ("1 day", "1 week"):
         r = wape.loc[("NW", horizon)]
         assert r["auto"] < r["seasonal_naive"]
