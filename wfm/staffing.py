@@ -22,6 +22,12 @@ The steps, each a small function:
    target (:func:`wfm.erlang.chat_required_agents`); email: a level backlog model over
    the planning window (:func:`wfm.erlang.deferred_required_agents`).
 6. headcount = ceil(agents / (1 - shrinkage)).
+
+:func:`requirements` runs on numpy arrays of series x planning intervals (the What-if
+page recomputes it on every change): the forecast is validated once, then put on a
+dense grid; sums over markets and intervals add in the order the frame-based steps
+(:func:`to_planning_grid`, a pandas ``groupby``) would add them, with the same Kahan
+compensation, so the requirement frame is the same to the last bit.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ COLUMNS = ["interval_start", "queue", "language", "channel", "contacts", "aht_s"
            "target_service_level", "target_answer_s", "target_asa_s",
            "target_max_occupancy"]
 
+_SERIES_KEY = ["market", "language", "channel"]
+_MINUTE_NS = 60_000_000_000
+
 
 # -- queues ---------------------------------------------------------------------------------
 
@@ -54,6 +63,19 @@ def _is_split(scenario: Scenario, market: str, channel: str) -> bool:
         if split.market == market and (not split.channels or channel in split.channels):
             return True
     return False
+
+
+def _queue_rows(scenario: Scenario,
+                series: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """(market, language, channel, queue) of the scenario's series and ``series``, sorted."""
+    rows = {(m.code, lang, ch) for m in scenario.markets for lang in m.languages
+            for ch in m.channels}
+    rows.update(series)
+    out = []
+    for market, lang, ch in sorted(rows):
+        queue = _queue_name(lang, ch, market if _is_split(scenario, market, ch) else None)
+        out.append((str(market), str(lang), str(ch), queue))
+    return out
 
 
 def queue_map(scenario: Scenario, series: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -73,20 +95,14 @@ def queue_map(scenario: Scenario, series: pd.DataFrame | None = None) -> pd.Data
     DataFrame
         Columns market, language, channel, queue; one row per combination, sorted.
     """
-    rows = [(m.code, lang, ch) for m in scenario.markets for lang in m.languages
-            for ch in m.channels]
+    extra = []
     if series is not None and len(series):
-        rows += list(series[["market", "language", "channel"]].drop_duplicates()
-                     .itertuples(index=False, name=None))
-    rows = sorted(set(rows))
-    out = pd.DataFrame(rows, columns=["market", "language", "channel"], dtype=object)
-    out["queue"] = [
-        _queue_name(lang, ch, market if _is_split(scenario, market, ch) else None)
-        for market, lang, ch in rows
-    ]
+        extra = list(series[_SERIES_KEY].drop_duplicates().itertuples(index=False, name=None))
+    rows = _queue_rows(scenario, extra)
+    out = pd.DataFrame(rows, columns=[*_SERIES_KEY, "queue"], dtype=object)
     for col in out.columns:
         out[col] = out[col].astype(str)
-    return out.sort_values(["market", "language", "channel"]).reset_index(drop=True)
+    return out
 
 
 # -- targets ----------------------------------------------------------------------------------
@@ -147,16 +163,60 @@ def _strictest(targets: list[QueueTarget]) -> QueueTarget:
     )
 
 
-def queue_targets(scenario: Scenario, qmap: pd.DataFrame) -> dict[str, QueueTarget]:
-    """The targets of every queue of ``qmap``: the strictest over its markets."""
+def _targets_of_rows(scenario: Scenario,
+                     rows: list[tuple[str, str, str, str]]) -> dict[str, QueueTarget]:
     per_queue: dict[str, list[QueueTarget]] = {}
-    for row in qmap.itertuples(index=False):
-        per_queue.setdefault(row.queue, []).append(
-            market_target(scenario, row.market, row.language, row.channel))
+    for market, language, channel, queue in rows:
+        per_queue.setdefault(queue, []).append(
+            market_target(scenario, market, language, channel))
     return {q: _strictest(ts) for q, ts in per_queue.items()}
 
 
+def queue_targets(scenario: Scenario, qmap: pd.DataFrame) -> dict[str, QueueTarget]:
+    """The targets of every queue of ``qmap``: the strictest over its markets."""
+    return _targets_of_rows(scenario, list(
+        qmap[[*_SERIES_KEY, "queue"]].itertuples(index=False, name=None)))
+
+
 # -- what-if knobs ------------------------------------------------------------------------------
+
+
+def _whatif_factors(scenario: Scenario,
+                    series: list[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Volume and AHT factors of each (market, language, channel) of ``series``."""
+    factors = []
+    for knob in ("volume", "aht"):
+        out = np.ones(len(series))
+        for i, (market, language, channel) in enumerate(series):
+            factor = 1.0
+            for adj in getattr(scenario.whatif, knob):
+                if _selected(adj, market, language, channel):
+                    factor = factor * adj.factor
+            out[i] = factor
+        factors.append(out)
+    return factors[0], factors[1]
+
+
+def _series_codes(frame: pd.DataFrame, rows: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
+    """
+    The series of each row (of ``rows`` when given) as a code into the sorted list of
+    the (market, language, channel) tuples found there (text, as ``astype(str)`` has it).
+    """
+    codes, uniques = [], []
+    for col in _SERIES_KEY:
+        c, u = pd.factorize(frame[col], use_na_sentinel=False)
+        codes.append(c.astype(np.int64) if rows is None else c[rows].astype(np.int64))
+        uniques.append([str(v) for v in u])
+    n_lang, n_chan = len(uniques[1]), len(uniques[2])
+    combined = (codes[0] * n_lang + codes[1]) * n_chan + codes[2]
+    found, inverse = np.unique(combined, return_inverse=True)
+    series = [(uniques[0][k // (n_lang * n_chan)], uniques[1][(k // n_chan) % n_lang],
+               uniques[2][k % n_chan]) for k in found.tolist()]
+    order = sorted(range(len(series)), key=series.__getitem__)
+    rank = np.empty(len(series), dtype=np.int64)
+    rank[order] = np.arange(len(series))
+    return rank[inverse.reshape(-1)], [series[i] for i in order]
 
 
 def apply_whatif(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -168,24 +228,14 @@ def apply_whatif(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     Factors of several matching entries multiply.
     """
     out = forecast.copy()
-    keys = out[["market", "language", "channel"]].astype(str)
-    for knob, columns in (("volume", ("contacts", "contacts_lo", "contacts_hi")),
-                          ("aht", ("aht_s",))):
-        factor = np.ones(len(out))
-        for adj in getattr(scenario.whatif, knob):
-            hit = np.ones(len(out), dtype=bool)
-            if adj.markets:
-                hit &= keys["market"].isin(adj.markets).to_numpy()
-            if adj.languages:
-                hit &= keys["language"].isin(adj.languages).to_numpy()
-            if adj.channels:
-                base = keys["channel"].str.split("-").str[0]
-                hit &= (keys["channel"].isin(adj.channels)
-                        | base.isin(adj.channels)).to_numpy()
-            factor = np.where(hit, factor * adj.factor, factor)
+    codes, series = _series_codes(out)
+    volume, aht = _whatif_factors(scenario, series)
+    for factor, columns in ((volume, ("contacts", "contacts_lo", "contacts_hi")),
+                            (aht, ("aht_s",))):
+        per_row = factor[codes]
         for col in columns:
             if col in out.columns:
-                out[col] = out[col].astype(float) * factor
+                out[col] = out[col].astype(float) * per_row
     return out
 
 
@@ -195,6 +245,102 @@ def apply_whatif(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
 def _series_label(key) -> str:
     market, language, channel = key
     return f"{market}/{language}/{channel}"
+
+
+def _utc_ns(timestamps: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 nanoseconds since the epoch."""
+    return timestamps.to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _interval_min(ts: np.ndarray) -> int | None:
+    """:func:`wfm.schema.infer_interval_min` on int64 nanoseconds (no NaT). [min]"""
+    if not len(ts):
+        return None
+    if (ts % _MINUTE_NS >= 1000).any():  # seconds or microseconds past the minute
+        return None
+    minutes = (ts // _MINUTE_NS) % 60
+    for step in sorted(schema.INTERVAL_CHOICES_MIN, reverse=True):
+        if (minutes % step == 0).all():
+            return step
+    return None
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The rows of a forecast inside the planning window, checked for coverage."""
+
+    #: length of the forecast's intervals [min]
+    src_min: int
+    #: positions of the rows in the window
+    rows: np.ndarray
+    #: (market, language, channel) of every series in the window, sorted
+    series: list[tuple[str, str, str]]
+    #: series code (into ``series``) of each window row
+    series_code: np.ndarray
+    #: index of each window row on the source grid (``first_ns`` + k * src_min)
+    source_index: np.ndarray
+    #: the source grid's first interval and length [ns since the epoch, intervals]
+    first_ns: int
+    n_source: int
+
+
+def _window(forecast: pd.DataFrame, scenario: Scenario) -> _Window:
+    """
+    The rows of the planning window and the forecast's interval length.
+
+    Raises
+    ------
+    InputError
+        When no row lies in the window, or a series lacks intervals of the window
+        (every series listed with its first missing interval).
+    """
+    start, end = scenario.planning.start_utc, scenario.planning.end_utc
+    ts_col = forecast["interval_start"]
+    ts = _utc_ns(ts_col)
+    src_min = _interval_min(ts) or 60
+    distinct = np.unique(ts)
+    if len(distinct) > 1:
+        src_min = min(src_min, int(np.diff(distinct).min() / _MINUTE_NS))
+    src_ns = src_min * _MINUTE_NS
+    start_ns, end_ns = start.as_unit("ns").value, end.as_unit("ns").value
+    rows = np.flatnonzero((ts + src_ns > start_ns) & (ts < end_ns))
+    if not len(rows):
+        raise InputError(
+            f"forecast: no rows in the planning window {start.isoformat()} .. "
+            f"{end.isoformat()} (forecast covers {ts_col.min()} .. {ts_col.max()}); forecast "
+            "the planning week (scenario planning.week_start) or change the scenario's week"
+        )
+    first = start.floor(f"{src_min}min")
+    first_ns = first.as_unit("ns").value
+    last_ns = end_ns - 1_000_000_000  # the grid runs to end - 1 s
+    n_source = (last_ns - first_ns) // src_ns + 1 if last_ns >= first_ns else 0
+    codes, series = _series_codes(forecast, rows)
+    offset = ts[rows] - first_ns
+    index = offset // src_ns
+    on_grid = (offset % src_ns == 0) & (index >= 0) & (index < n_source)
+    present = np.zeros((len(series), n_source), dtype=bool)
+    present[codes[on_grid], index[on_grid]] = True
+    if not present.all():
+        expected = pd.date_range(first, end - pd.Timedelta(seconds=1), freq=f"{src_min}min",
+                                 tz="UTC")
+        problems = []
+        for s in np.flatnonzero(~present.all(axis=1)):
+            missing = np.flatnonzero(~present[s])
+            problems.append(
+                f"series {_series_label(series[s])}: {len(missing)} of {len(expected)} "
+                f"{src_min}-minute intervals of the planning window missing (first: "
+                f"{expected[missing[0]].isoformat()})"
+            )
+        raise InputError(
+            f"forecast does not cover the planning window {start.isoformat()} .. "
+            f"{end.isoformat()}; forecast the whole week for every series, or change the "
+            "scenario's planning.week_start/days", problems)
+    if not on_grid.all():  # validated forecasts lie on their own grid: never reached
+        bad = rows[~on_grid][0]
+        raise InputError(
+            f"forecast: row {bad}: interval_start {ts_col.iloc[bad]} is not on the "
+            f"{src_min}-minute grid of the other rows; floor the times to the grid")
+    return _Window(src_min, rows, series, codes, index, first_ns, n_source)
 
 
 def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -213,47 +359,19 @@ def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
     """
     start, end = scenario.planning.start_utc, scenario.planning.end_utc
     step_min = scenario.planning.interval_min
-    ts = forecast["interval_start"]
-    src_min = schema.infer_interval_min(ts) or 60
-    if len(ts.drop_duplicates()) > 1:
-        gaps = ts.drop_duplicates().sort_values().diff().dropna()
-        src_min = min(src_min, int(gaps.min() / pd.Timedelta(minutes=1)))
-    src = pd.Timedelta(minutes=src_min)
-    window = forecast[(ts + src > start) & (ts < end)]
-    if window.empty:
-        raise InputError(
-            f"forecast: no rows in the planning window {start.isoformat()} .. "
-            f"{end.isoformat()} (forecast covers {ts.min()} .. {ts.max()}); forecast the "
-            "planning week (scenario planning.week_start) or change the scenario's week"
-        )
-    expected = pd.date_range(start.floor(f"{src_min}min"), end - pd.Timedelta(seconds=1),
-                             freq=f"{src_min}min", tz="UTC")
-    problems = []
-    for key, part in window.groupby(["market", "language", "channel"], sort=True):
-        missing = expected.difference(pd.DatetimeIndex(part["interval_start"]))
-        if len(missing):
-            problems.append(
-                f"series {_series_label(key)}: {len(missing)} of {len(expected)} "
-                f"{src_min}-minute intervals of the planning window missing (first: "
-                f"{missing[0].isoformat()})"
-            )
-    if problems:
-        raise InputError(
-            f"forecast does not cover the planning window {start.isoformat()} .. "
-            f"{end.isoformat()}; forecast the whole week for every series, or change the "
-            "scenario's planning.week_start/days", problems)
+    win = _window(forecast, scenario)
+    src = pd.Timedelta(minutes=win.src_min)
     step = pd.Timedelta(minutes=step_min)
-    frame = window[["interval_start", "market", "language", "channel", "contacts",
-                    "aht_s"]].copy()
+    frame = forecast.iloc[win.rows][["interval_start", "market", "language", "channel",
+                                     "contacts", "aht_s"]].copy()
     frame["contacts"] = frame["contacts"].astype(float)
     frame["aht_s"] = frame["aht_s"].astype(float)
     if src > step:
         parts = int(src / step)
-        offsets = [step * i for i in range(parts)]
         pieces = []
-        for off in offsets:
+        for i in range(parts):
             piece = frame.copy()
-            piece["interval_start"] = piece["interval_start"] + off
+            piece["interval_start"] = piece["interval_start"] + step * i
             piece["contacts"] = piece["contacts"] / parts
             pieces.append(piece)
         frame = pd.concat(pieces, ignore_index=True)
@@ -261,120 +379,306 @@ def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
         frame["interval_start"] = frame["interval_start"].dt.floor(f"{step_min}min")
         frame["work"] = frame["contacts"] * frame["aht_s"]
         frame["work_n"] = frame["contacts"].where(frame["aht_s"].notna(), 0.0)
-        frame = (frame.groupby(["interval_start", "market", "language", "channel"],
-                               as_index=False)[["contacts", "work", "work_n"]].sum(min_count=1))
+        frame = (frame.groupby(["interval_start", *_SERIES_KEY], as_index=False)
+                 [["contacts", "work", "work_n"]].sum(min_count=1))
         frame["aht_s"] = frame["work"] / frame["work_n"].where(frame["work_n"] > 0)
         frame = frame.drop(columns=["work", "work_n"])
     frame = frame[(frame["interval_start"] >= start) & (frame["interval_start"] < end)]
     return frame.reset_index(drop=True)
 
 
+# -- the same on arrays: series x planning intervals ----------------------------------------------
+
+
+def _ordered_sums(values: np.ndarray, group: np.ndarray, order: np.ndarray,
+                  n_groups: int) -> np.ndarray:
+    """
+    Column sums of ``values`` (rows x k) per group, adding each group's rows in
+    ascending ``order`` with Kahan compensation and skipping NaN: what a pandas
+    ``groupby(...).sum()`` gives on a frame whose rows come in that order.
+    """
+    idx = np.lexsort((order, group))
+    g, v = group[idx], values[idx]
+    n, k = v.shape
+    total = np.zeros((n_groups, k))
+    comp = np.zeros((n_groups, k))
+    if not n:
+        return total
+    head = np.ones(n, dtype=bool)
+    head[1:] = g[1:] != g[:-1]
+    starts = np.flatnonzero(head)
+    rank = np.arange(n) - starts[np.cumsum(head) - 1]
+    n_ranks = int(rank.max()) + 1
+    if n_ranks > 32:  # long groups: one pass in Python beats a numpy call per rank
+        tot, cmp = total.tolist(), comp.tolist()
+        for gi, row in zip(g.tolist(), v.tolist(), strict=True):
+            t_row, c_row = tot[gi], cmp[gi]
+            for j, val in enumerate(row):
+                if val != val:
+                    continue
+                y = val - c_row[j]
+                t = t_row[j] + y
+                c = t - t_row[j] - y
+                c_row[j] = 0.0 if c != c else c
+                t_row[j] = t
+        return np.array(tot, dtype=float).reshape(n_groups, k)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[by_rank], np.arange(n_ranks + 1))
+    with np.errstate(invalid="ignore"):
+        for r in range(n_ranks):
+            sel = by_rank[bounds[r]:bounds[r + 1]]
+            gi, val = g[sel], v[sel]
+            s, c = total[gi], comp[gi]
+            y = val - c
+            t = s + y
+            c_new = t - s - y
+            c_new = np.where(np.isnan(c_new), 0.0, c_new)  # val = +-inf: keep the inf
+            skip = np.isnan(val)
+            total[gi] = np.where(skip, s, t)
+            comp[gi] = np.where(skip, c, c_new)
+    return total
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The forecast on the planning grid: series x planning intervals."""
+
+    series: list[tuple[str, str, str]]
+    times: pd.DatetimeIndex
+    contacts: np.ndarray
+    aht_s: np.ndarray
+    #: position of each cell's row in the frame :func:`to_planning_grid` returns
+    order: np.ndarray
+
+
+def _planning_arrays(forecast: pd.DataFrame, scenario: Scenario) -> _Grid:
+    """:func:`apply_whatif` and :func:`to_planning_grid` on arrays (same values)."""
+    step_min = scenario.planning.interval_min
+    times = pd.date_range(scenario.planning.start_utc, scenario.planning.end_utc,
+                          freq=f"{step_min}min", inclusive="left", tz="UTC")
+    win = _window(forecast, scenario)
+    rows, codes = win.rows, win.series_code
+    volume, aht_factor = _whatif_factors(scenario, win.series)
+    contacts = forecast["contacts"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    contacts = contacts * volume[codes]
+    aht = forecast["aht_s"].to_numpy(dtype=float, na_value=np.nan)[rows] * aht_factor[codes]
+    n_series, n_times = len(win.series), len(times)
+    src_ns, step_ns = win.src_min * _MINUTE_NS, step_min * _MINUTE_NS
+    start_ns = scenario.planning.start_utc.as_unit("ns").value
+    # row positions of the source cells (every one is present: _window checked it)
+    source_pos = np.empty((n_series, win.n_source), dtype=np.int64)
+    source_pos[codes, win.source_index] = np.arange(len(rows))
+    source_time = win.first_ns + np.arange(win.n_source) * src_ns
+    if src_ns >= step_ns:
+        # an interval spreads evenly over its `parts` planning intervals (row order of
+        # the frame: all first parts, then all second parts, ...)
+        parts = src_ns // step_ns
+        cell_time = (source_time[:, None] + np.arange(parts) * step_ns).reshape(-1)
+        keep = (cell_time >= start_ns) & (cell_time < start_ns + n_times * step_ns)
+        t_index = (cell_time[keep] - start_ns) // step_ns
+        if not np.array_equal(t_index, np.arange(n_times)):
+            raise AssertionError("the forecast grid does not tile the planning grid")
+        src_cell = np.repeat(np.arange(win.n_source), parts)[keep]
+        part_no = np.tile(np.arange(parts), win.n_source)[keep]
+        pos = source_pos[:, src_cell]
+        c_grid = np.full((n_series, win.n_source), np.nan)
+        h_grid = np.full((n_series, win.n_source), np.nan)
+        c_grid[codes, win.source_index] = contacts
+        h_grid[codes, win.source_index] = aht
+        c_out = c_grid[:, src_cell]
+        if parts > 1:
+            c_out = c_out / int(parts)
+        return _Grid(win.series, times, c_out, h_grid[:, src_cell],
+                     part_no[None, :] * len(forecast) + pos)
+    # finer than the grid: sum each series' intervals within a planning interval, in
+    # row order (NaN AHT skipped), with the contact-weighted AHT; the frame comes out
+    # sorted by interval and series
+    ts = _utc_ns(forecast["interval_start"])[rows]
+    t_index = (ts - ts % step_ns - start_ns) // step_ns
+    inside = (t_index >= 0) & (t_index < n_times)
+    t_all = np.where(inside, t_index, n_times)  # outside cells go to a spare column
+    with np.errstate(invalid="ignore"):
+        work = contacts * aht
+    work_n = np.where(np.isnan(aht), 0.0, contacts)
+    sums = _ordered_sums(np.column_stack([contacts, work, work_n]),
+                         codes * (n_times + 1) + t_all, np.arange(len(rows)),
+                         n_series * (n_times + 1))
+    counts = np.bincount(codes * (n_times + 1) + t_all, minlength=n_series * (n_times + 1))
+    sums = sums.reshape(n_series, n_times + 1, 3)[:, :n_times]
+    counts = counts.reshape(n_series, n_times + 1)[:, :n_times]
+    if (counts == 0).any():
+        raise AssertionError("the forecast grid does not tile the planning grid")
+    n_work = np.bincount(codes * (n_times + 1) + t_all, weights=~np.isnan(work),
+                         minlength=n_series * (n_times + 1))
+    n_work = n_work.reshape(n_series, n_times + 1)[:, :n_times]
+    work_sum = np.where(n_work > 0, sums[..., 1], np.nan)  # sum(min_count=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aht_out = work_sum / np.where(sums[..., 2] > 0, sums[..., 2], np.nan)
+    order = np.arange(n_times)[None, :] * n_series + np.arange(n_series)[:, None]
+    return _Grid(win.series, times, sums[..., 0], aht_out, order)
+
+
 # -- requirements ------------------------------------------------------------------------------
 
 
-def _pool(frame: pd.DataFrame, qmap: pd.DataFrame) -> pd.DataFrame:
-    """Contacts and contact-weighted AHT per queue and interval; fills missing AHT."""
-    merged = frame.merge(qmap, on=["market", "language", "channel"], how="left")
+@dataclass(frozen=True)
+class _Pooled:
+    """Contacts and contact-weighted AHT per queue (sorted) and planning interval."""
+
+    queues: list[str]
+    languages: list[str]
+    channels: list[str]
+    contacts: np.ndarray
+    aht_s: np.ndarray
+
+
+def _pool(grid: _Grid, queue_of: dict[tuple[str, str, str], str]) -> _Pooled:
+    """Pools the series into their queues; fills missing AHT (see the Raises)."""
+    queues = sorted({queue_of[s] for s in grid.series})
+    q_index = {q: i for i, q in enumerate(queues)}
+    series_queue = np.array([q_index[queue_of[s]] for s in grid.series], dtype=np.int64)
+    n_series, n_times = grid.contacts.shape
+    contacts, aht = grid.contacts, grid.aht_s
+    cell_queue = np.broadcast_to(series_queue[:, None], contacts.shape).reshape(-1)
+    order = grid.order.reshape(-1)
     # a row with contacts but no AHT takes its series' mean AHT over the window, else
     # its queue's mean
-    has = merged["aht_s"].notna() & (merged["contacts"] > 0)
-    merged["work"] = np.where(has, merged["contacts"] * merged["aht_s"], 0.0)
-    merged["work_n"] = np.where(has, merged["contacts"], 0.0)
-    series_keys = ["market", "language", "channel"]
-    s_work = merged.groupby(series_keys)[["work", "work_n"]].transform("sum")
-    q_work = merged.groupby("queue")[["work", "work_n"]].transform("sum")
-    series_aht = s_work["work"] / s_work["work_n"].where(s_work["work_n"] > 0)
-    queue_aht = q_work["work"] / q_work["work_n"].where(q_work["work_n"] > 0)
-    need = merged["aht_s"].isna() & (merged["contacts"] > 0)
-    fill = series_aht.where(series_aht.notna(), queue_aht)
-    merged["aht_s"] = merged["aht_s"].where(~need, fill)
-    still = merged["aht_s"].isna() & (merged["contacts"] > 0)
+    need = np.isnan(aht) & (contacts > 0)
+    if need.any():
+        has = ~np.isnan(aht) & (contacts > 0)
+        weights = np.column_stack([np.where(has, contacts * aht, 0.0).reshape(-1),
+                                   np.where(has, contacts, 0.0).reshape(-1)])
+        cell_series = np.repeat(np.arange(n_series), n_times)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s_sum = _ordered_sums(weights, cell_series, order, n_series)
+            q_sum = _ordered_sums(weights, cell_queue, order, len(queues))
+            series_aht = s_sum[:, 0] / np.where(s_sum[:, 1] > 0, s_sum[:, 1], np.nan)
+            queue_aht = q_sum[:, 0] / np.where(q_sum[:, 1] > 0, q_sum[:, 1], np.nan)
+        fill = np.where(np.isnan(series_aht), queue_aht[series_queue], series_aht)
+        aht = np.where(need, fill[:, None], aht)
+    still = np.isnan(aht) & (contacts > 0)
     if still.any():
-        bad = sorted(merged.loc[still, "queue"].unique())
+        bad = sorted({queues[series_queue[s]] for s in np.flatnonzero(still.any(axis=1))})
         raise InputError(
             f"forecast: queue(s) {', '.join(bad)} have contacts but no AHT in any interval "
             "of the planning window; give aht_s for at least some intervals of these series"
         )
-    merged["work"] = merged["contacts"] * merged["aht_s"].fillna(0.0)
-    pooled = merged.groupby(["queue", "interval_start"], as_index=False).agg(
-        contacts=("contacts", "sum"), work=("work", "sum"),
-        language=("language", "first"), channel=("channel", "first"))
-    pooled["aht_s"] = pooled["work"] / pooled["contacts"].where(pooled["contacts"] > 0)
-    return pooled.drop(columns=["work"])
+    work = contacts * np.where(np.isnan(aht), 0.0, aht)
+    cell_group = (series_queue[:, None] * n_times + np.arange(n_times)).reshape(-1)
+    sums = _ordered_sums(np.column_stack([contacts.reshape(-1), work.reshape(-1)]),
+                         cell_group, order, len(queues) * n_times)
+    q_contacts = sums[:, 0].reshape(len(queues), n_times)
+    q_work = sums[:, 1].reshape(len(queues), n_times)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q_aht = q_work / np.where(q_contacts > 0, q_contacts, np.nan)
+    # a queue's language and channel: those of its first row in the first interval
+    languages, channels = [], []
+    for qi in range(len(queues)):
+        members = np.flatnonzero(series_queue == qi)
+        first = members[np.argmin(grid.order[members, 0])]
+        languages.append(grid.series[first][1])
+        channels.append(grid.series[first][2])
+    return _Pooled(queues, languages, channels, q_contacts, q_aht)
 
 
-def _fill_grid(pooled: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    """Every queue on every interval of the window (no contacts where absent)."""
-    grid = pd.date_range(scenario.planning.start_utc, scenario.planning.end_utc,
-                         freq=f"{scenario.planning.interval_min}min", inclusive="left",
-                         tz="UTC")
-    queues = pooled[["queue", "language", "channel"]].drop_duplicates("queue")
-    full = queues.merge(pd.DataFrame({"interval_start": grid}), how="cross")
-    out = full.merge(pooled.drop(columns=["language", "channel"]),
-                     on=["queue", "interval_start"], how="left")
-    out["contacts"] = out["contacts"].fillna(0.0)
-    return out
+def _target_column(values: list, n_times: int) -> np.ndarray:
+    """One value per queue repeated over its intervals (int64 when every one is an int)."""
+    whole = all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in values)
+    return np.repeat(np.array(values, dtype=np.int64 if whole else float), n_times)
 
 
-def _staff_queue(part: pd.DataFrame, target: QueueTarget, kind: str,
-                 interval_s: float) -> dict[str, np.ndarray]:
-    """Agents and service measures of one queue's intervals."""
-    contacts = part["contacts"].to_numpy(dtype=float)
-    aht = part["aht_s"].to_numpy(dtype=float)
-    aht_calc = np.where(contacts > 0, aht, 1.0)  # no contacts: any AHT, zero load
+def _staff(pooled: _Pooled, targets: dict[str, QueueTarget],
+           interval_s: float) -> dict[str, np.ndarray]:
+    """
+    Agents and service measures of every queue (rows queue-major, intervals in order).
+
+    Queues with the same model and the same targets left out are staffed in one call of
+    :mod:`wfm.erlang` (its functions work element by element).
+    """
+    n_queues, n_times = pooled.contacts.shape
+    contacts = pooled.contacts
+    aht_calc = np.where(contacts > 0, pooled.aht_s, 1.0)  # no contacts: any AHT, zero load
     traffic = contacts * aht_calc / interval_s
-    sl_t, ans_t, asa_t = target.target_service_level, target.answer_target_s, target.target_asa_s
-    occ_t = target.max_occupancy
-    if kind == "email":
-        deadline_h = target.deadline_h or 24.0
-        frac_t = sl_t if sl_t is not None else 0.9
-        agents = erlang.deferred_required_agents(contacts, aht_calc, interval_s,
-                                                 deadline_h * 3600.0, frac_t)
-        achieved = erlang.deferred_within_deadline(contacts, aht_calc, agents, interval_s,
-                                                   deadline_h * 3600.0)
-        busy = (contacts * aht_calc).sum() / max((agents * interval_s).sum(), 1e-9)
-        return {
-            "traffic_erl": traffic, "agents": agents,
-            "service_level": np.where(agents > 0, achieved, np.where(traffic > 0, 0.0, 1.0)),
-            "asa_s": np.full(len(part), np.nan),
-            "occupancy": np.where(agents > 0, min(busy, 1.0), 0.0),
-            "target_service_level": frac_t, "target_answer_s": deadline_h * 3600.0,
-            "target_asa_s": np.nan,
-        }
-    answer = ans_t if ans_t is not None else 20.0
-    if kind == "chat":
-        k = max(int(target.concurrency), 1)
-        agents = np.asarray(erlang.chat_required_agents(
-            traffic, aht_calc, concurrency=k, first_response_s=answer,
-            target_service_level=sl_t, target_asa_s=asa_t, max_occupancy=occ_t), dtype=float)
-        slots = agents * k
-        sl = np.asarray(erlang.service_level(traffic, slots, aht_calc, answer), dtype=float)
-        asa = np.asarray(erlang.average_speed_of_answer(traffic, slots, aht_calc), dtype=float)
-        occ = np.asarray(erlang.occupancy(traffic, slots), dtype=float)
-    elif target.patience_s is not None:
-        agents = np.asarray(erlang.required_agents(
-            traffic, aht_calc, answer_target_s=answer, target_service_level=sl_t,
-            target_asa_s=asa_t, max_occupancy=occ_t, patience_s=target.patience_s),
-            dtype=float)
-        res = erlang.erlang_a(traffic, agents, aht_calc, target.patience_s, answer)
-        sl, asa = np.asarray(res.service_level, float), np.asarray(res.asa_s, float)
-        served = traffic * (1.0 - np.asarray(res.abandon_rate, float))
-        occ = np.where(agents > 0, served / np.where(agents > 0, agents, 1.0), 0.0)
-        occ = np.where(traffic > 0, np.minimum(occ, 1.0), 0.0)
-    else:
-        agents = np.asarray(erlang.required_agents(
-            traffic, aht_calc, answer_target_s=answer, target_service_level=sl_t,
-            target_asa_s=asa_t, max_occupancy=occ_t), dtype=float)
-        sl = np.asarray(erlang.service_level(traffic, agents, aht_calc, answer), dtype=float)
-        asa = np.asarray(erlang.average_speed_of_answer(traffic, agents, aht_calc), dtype=float)
-        occ = np.asarray(erlang.occupancy(traffic, agents), dtype=float)
-    return {
-        "traffic_erl": traffic, "agents": agents, "service_level": sl, "asa_s": asa,
-        "occupancy": occ,
-        "target_service_level": np.nan if sl_t is None else sl_t,
-        "target_answer_s": answer,
-        "target_asa_s": np.nan if asa_t is None else asa_t,
-    }
+    shape = (n_queues, n_times)
+    out = {name: np.full(shape, np.nan) for name in
+           ("agents", "service_level", "asa_s", "occupancy")}
+    tgt = {"target_service_level": [None] * n_queues, "target_answer_s": [None] * n_queues,
+           "target_asa_s": [None] * n_queues,
+           "target_max_occupancy": [targets[q].max_occupancy for q in pooled.queues]}
+    batches: dict[tuple, list[int]] = {}
+    for qi, queue in enumerate(pooled.queues):
+        target = targets[queue]
+        kind = pooled.channels[qi].split("-")[0]
+        sl_t, asa_t = target.target_service_level, target.target_asa_s
+        if kind == "email":
+            deadline_h = target.deadline_h or 24.0
+            frac_t = sl_t if sl_t is not None else 0.9
+            c, h, a = contacts[qi], aht_calc[qi], traffic[qi]
+            agents = erlang.deferred_required_agents(c, h, interval_s, deadline_h * 3600.0,
+                                                     frac_t)
+            achieved = erlang.deferred_within_deadline(c, h, agents, interval_s,
+                                                       deadline_h * 3600.0)
+            busy = (c * h).sum() / max((agents * interval_s).sum(), 1e-9)
+            out["agents"][qi] = agents
+            out["service_level"][qi] = np.where(agents > 0, achieved,
+                                                np.where(a > 0, 0.0, 1.0))
+            out["occupancy"][qi] = np.where(agents > 0, min(busy, 1.0), 0.0)
+            tgt["target_service_level"][qi] = frac_t
+            tgt["target_answer_s"][qi] = deadline_h * 3600.0
+            tgt["target_asa_s"][qi] = np.nan
+            continue
+        answer = target.answer_target_s if target.answer_target_s is not None else 20.0
+        tgt["target_service_level"][qi] = np.nan if sl_t is None else sl_t
+        tgt["target_answer_s"][qi] = answer
+        tgt["target_asa_s"][qi] = np.nan if asa_t is None else asa_t
+        model = "chat" if kind == "chat" else ("a" if target.patience_s is not None else "c")
+        batches.setdefault((model, sl_t is None, asa_t is None), []).append(qi)
+
+    def per_row(values: list) -> np.ndarray:  # one value per queue -> one per row
+        return np.repeat(np.asarray(values, dtype=float), n_times)
+
+    for (model, no_sl, no_asa), members in batches.items():
+        idx = np.array(members)
+        ts = [targets[pooled.queues[qi]] for qi in members]
+        a, h = traffic[idx].reshape(-1), aht_calc[idx].reshape(-1)
+        answer = per_row([t.answer_target_s if t.answer_target_s is not None else 20.0
+                          for t in ts])
+        sl_t = None if no_sl else per_row([t.target_service_level for t in ts])
+        asa_t = None if no_asa else per_row([t.target_asa_s for t in ts])
+        occ_t = per_row([t.max_occupancy for t in ts])
+        if model == "chat":
+            k = per_row([max(int(t.concurrency), 1) for t in ts])
+            agents = np.asarray(erlang.chat_required_agents(
+                a, h, concurrency=k, first_response_s=answer, target_service_level=sl_t,
+                target_asa_s=asa_t, max_occupancy=occ_t), dtype=float)
+            slots = agents * k
+            sl = np.asarray(erlang.service_level(a, slots, h, answer), dtype=float)
+            asa = np.asarray(erlang.average_speed_of_answer(a, slots, h), dtype=float)
+            occ = np.asarray(erlang.occupancy(a, slots), dtype=float)
+        elif model == "a":
+            patience = per_row([t.patience_s for t in ts])
+            agents = np.asarray(erlang.required_agents(
+                a, h, answer_target_s=answer, target_service_level=sl_t,
+                target_asa_s=asa_t, max_occupancy=occ_t, patience_s=patience), dtype=float)
+            res = erlang.erlang_a(a, agents, h, patience, answer)
+            sl, asa = np.asarray(res.service_level, float), np.asarray(res.asa_s, float)
+            served = a * (1.0 - np.asarray(res.abandon_rate, float))
+            occ = np.where(agents > 0, served / np.where(agents > 0, agents, 1.0), 0.0)
+            occ = np.where(a > 0, np.minimum(occ, 1.0), 0.0)
+        else:
+            agents = np.asarray(erlang.required_agents(
+                a, h, answer_target_s=answer, target_service_level=sl_t,
+                target_asa_s=asa_t, max_occupancy=occ_t), dtype=float)
+            sl = np.asarray(erlang.service_level(a, agents, h, answer), dtype=float)
+            asa = np.asarray(erlang.average_speed_of_answer(a, agents, h), dtype=float)
+            occ = np.asarray(erlang.occupancy(a, agents), dtype=float)
+        for name, value in (("agents", agents), ("service_level", sl), ("asa_s", asa),
+                            ("occupancy", occ)):
+            out[name][idx] = value.reshape(len(members), n_times)
+    out["traffic_erl"] = traffic
+    for name, values in tgt.items():
+        out[name] = _target_column(values, n_times).reshape(shape)
+    return out
 
 
 def requirements(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -403,35 +707,34 @@ def requirements(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         has contacts without any AHT in a queue.
     """
     schema.validate(forecast, "forecast", source="forecast")
-    frame = apply_whatif(forecast, scenario)
-    frame = to_planning_grid(frame, scenario)
-    qmap = queue_map(scenario, frame)
-    pooled = _fill_grid(_pool(frame, qmap), scenario)
-    targets = queue_targets(scenario, qmap)
-    interval_s = scenario.planning.interval_min * 60.0
-    shrinkage = scenario.targets.shrinkage
-    parts = []
-    for queue, part in pooled.groupby("queue", sort=True):
-        part = part.sort_values("interval_start").reset_index(drop=True)
-        target = targets[queue]
-        kind = str(part["channel"].iloc[0]).split("-")[0]
-        values = _staff_queue(part, target, kind, interval_s)
-        out = part[["interval_start", "queue", "language", "channel", "contacts",
-                    "aht_s"]].copy()
-        for col, value in values.items():
-            out[col] = value
-        out["target_max_occupancy"] = target.max_occupancy
-        parts.append(out)
-    req = pd.concat(parts, ignore_index=True)
-    agents = req["agents"].to_numpy(dtype=float)
-    req["agents"] = agents.astype(np.int64)
-    req["headcount"] = np.ceil(agents / (1.0 - shrinkage) - 1e-9).astype(np.int64)
-    for col in ("queue", "language", "channel"):
-        req[col] = req[col].astype(str)
-    req = req[COLUMNS]
-    req = schema.sort_frame(req, "requirement")
-    return schema.validate(req, "requirement", interval_min=scenario.planning.interval_min,
-                           source="requirement")
+    grid = _planning_arrays(forecast, scenario)
+    rows = _queue_rows(scenario, grid.series)
+    queue_of = {(m, lang, ch): q for m, lang, ch, q in rows}
+    pooled = _pool(grid, queue_of)
+    targets = _targets_of_rows(scenario, rows)
+    values = _staff(pooled, targets, scenario.planning.interval_min * 60.0)
+    n_queues, n_times = pooled.contacts.shape
+    agents = values["agents"]
+    headcount = np.ceil(agents / (1.0 - scenario.targets.shrinkage) - 1e-9)
+
+    def column(array: np.ndarray) -> np.ndarray:  # queue x interval -> interval-major rows
+        return np.ascontiguousarray(array.T).reshape(-1)
+
+    queue_code = np.tile(np.arange(n_queues), n_times)
+    data = {
+        "interval_start": grid.times.repeat(n_queues),
+        "queue": pd.Index(pooled.queues, dtype=str).take(queue_code),
+        "language": pd.Index(pooled.languages, dtype=str).take(queue_code),
+        "channel": pd.Index(pooled.channels, dtype=str).take(queue_code),
+        "contacts": column(pooled.contacts),
+        "aht_s": column(pooled.aht_s),
+        "traffic_erl": column(values["traffic_erl"]),
+        "agents": column(agents).astype(np.int64),
+        "headcount": column(headcount).astype(np.int64),
+    }
+    for name in COLUMNS[9:]:
+        data[name] = column(values[name])
+    return pd.DataFrame(data)
 
 
 def summarize(req: pd.DataFrame, interval_min: int) -> dict:
