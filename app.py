@@ -11,3 +11,4 @@ page = st.navigation([st.Page(path, title=title, url_path=url, icon=icon,
                       for i, (path, title, url, icon) in enumerate(PAGES)])
 common.sidebar()
 page.run()
+common.whatif_status()

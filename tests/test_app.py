@@ -271,6 +271,11 @@ def test_whatif_for_one_market_moves_less_than_for_all(app_env):
 def test_whatif_survives_a_page_switch_and_reaches_the_sidebar(app_env):
     at = open_page("whatif_page")
     at.number_input(key="wi_volume").set_value(1.3).run()
+    # the sidebar tells the what-if of this run, not of the run before
+    assert any("volume x1.30" in c.value for c in at.sidebar.caption)
+    at.number_input(key="wi_volume").set_value(1.2).run()
+    assert any("volume x1.20" in c.value for c in at.sidebar.caption)
+    at.number_input(key="wi_volume").set_value(1.3).run()
     value = metrics(at)["Productive agent-hours"]
     at.switch_page("wfm/ui/forecast_page.py").run()
     assert any("volume x1.30" in c.value for c in at.sidebar.caption)

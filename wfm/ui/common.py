@@ -547,21 +547,33 @@ def sidebar() -> None:
             "Scenario", names, key="scenario_pick",
             help="Files of the scenarios folder; edit and save them on the Scenarios page.")
         base = active_scenario()
-        knobs = session_knobs(base)
-        words = describe_knobs(knobs)
-        if words:
-            st.sidebar.caption(f"What-if on top: {words}")
-            if st.sidebar.button("Clear the what-if", key="clear_whatif"):
-                set_session_knobs(base, WhatIfKnobs())
-                clear_knob_widgets()
-                st.rerun()
-        else:
-            st.sidebar.caption(base.description or base.name)
+        # filled by whatif_status() once the page has run: the What-if page changes the
+        # knobs during its run, and a status drawn before it would lag one change behind
+        st.session_state["_whatif_slot"] = st.sidebar.container()
         zone_selector(base)
         upload = st.session_state.get("uploaded_history")
         if upload is not None:
             st.sidebar.caption(f"History from the upload {upload['name']} "
                                f"({len(upload['frame']):,} rows)")
+
+
+def whatif_status() -> None:
+    """The sidebar's what-if line (and its Clear button), drawn after the page has run
+    into the place :func:`sidebar` kept for it, so it shows the knobs of this run."""
+    slot = st.session_state.pop("_whatif_slot", None)
+    if slot is None:
+        return
+    with guard("What-if status"):
+        base = active_scenario()
+        words = describe_knobs(session_knobs(base))
+        if words:
+            slot.caption(f"What-if on top: {words}")
+            if slot.button("Clear the what-if", key="clear_whatif"):
+                set_session_knobs(base, WhatIfKnobs())
+                clear_knob_widgets()
+                st.rerun()
+        else:
+            slot.caption(base.description or base.name)
 
 
 # -- library parts still to come ------------------------------------------------------------
