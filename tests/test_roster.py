@@ -392,6 +392,46 @@ def test_balance_evens_out_nights_without_changing_coverage():
     assert Counter(k for ks in shifts.values() for k in ks) == before  # same shifts worked
 
 
+def test_balance_trades_a_run_of_days_when_no_single_date_can_move():
+    from collections import Counter
+
+    from wfm.roster.assign import History
+    from wfm.roster.catalog import agent_infos, make_groups
+    from wfm.roster.topup import _hand_over, _week_ok, balance
+
+    scenario = small_scenario()
+    rules = scenario.roster.rules
+    w0, rest_min = scenario.planning.start_utc, rules.min_rest_h * 60
+    agents = small_agents(n_lisbon=0, n_boston=2).assign(
+        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0)
+    catalog = build_catalog(scenario, sites=["Boston"])
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    night, day = {}, {}
+    for o in catalog.options:
+        if o.template == "FT8" and o.start_minute_local == 22 * 60:
+            night.setdefault(o.date, o.index)
+        if o.template == "FT8" and o.start_minute_local == 9 * 60:
+            day.setdefault(o.date, o.index)
+    d = sorted(set(night) & set(day))[1:]
+    a, b = infos
+    # a: three nights in a row; b: days around a free date. Every single date is either
+    # worked by both (a trade puts a day right after a night) or breaks b's rest.
+    shifts = {a.agent_id: [night[d[0]], night[d[1]], night[d[2]]],
+              b.agent_id: [day[d[0]], day[d[1]], day[d[3]], day[d[4]]]}
+    count = {a.agent_id: 3, b.agent_id: 0}
+    trial = {k: list(v) for k, v in shifts.items()}
+    assert not _hand_over(a, [b], count, "night", trial, catalog, History(), w0, rules,
+                          rest_min)
+    before = Counter(k for ks in shifts.values() for k in ks)
+    moves = balance(shifts, catalog, groups, infos, scenario, History(), time_budget_s=5)
+    nights = {x: sum(catalog.options[k].night for k in ks) for x, ks in shifts.items()}
+    assert moves >= 1 and max(nights.values()) - min(nights.values()) <= 1
+    assert Counter(k for ks in shifts.values() for k in ks) == before  # same shifts worked
+    for agent in (a, b):
+        assert _week_ok(agent, shifts[agent.agent_id], catalog, History(), w0, rules, rest_min)
+
+
 def test_a_three_day_plan_holds_three_sevenths_of_the_contract():
     scenario = small_scenario(time_limit=10)
     scenario = dataclasses.replace(scenario, planning=dataclasses.replace(scenario.planning,

@@ -286,7 +286,9 @@ def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     """
     Even out nights (among night_ok agents) and weekend days within each group by
     handing a shift from the agent who has most to the agent who has fewest, on a date
-    the receiver is free, or by trading it for the receiver's shift of that date. Agents
+    the receiver is free, or by trading it for the receiver's shift of that date, or else
+    by trading the shifts of a run of consecutive dates (a block of nights for a block of
+    days, where a single date would break the rest rule). Agents
     of a group are interchangeable for coverage, so coverage does not change; every
     individual rule is checked for both agents. Returns the moves made.
     """
@@ -308,8 +310,10 @@ def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                 poor_list = sorted(members, key=lambda a: count[a.agent_id])
                 if count[rich.agent_id] - count[poor_list[0].agent_id] <= 1:
                     break
-                if not _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0,
-                                  rules, rest_min):
+                if not (_hand_over(rich, poor_list, count, flag, shifts, catalog, history,
+                                   w0, rules, rest_min)
+                        or _trade_run(rich, poor_list, count, flag, shifts, catalog, history,
+                                      w0, rules, rest_min)):
                     break
                 moves += 1
     return moves
@@ -335,6 +339,41 @@ def _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
                 shifts[rich.agent_id] = give
                 shifts[poor.agent_id] = take
                 return True
+    return False
+
+
+def _trade_run(rich, poor_list, count, flag, shifts, catalog, history, w0, rules,
+               rest_min) -> bool:
+    """
+    One trade of the shifts of a run of 2 to 7 consecutive dates between ``rich`` and an
+    agent of the same group with at least two fewer flagged shifts: where a single date
+    cannot move (a night between two days breaks the rest rule), a block of nights can
+    change places with a block of days. The trade moves between 1 and gap - 1 flagged
+    shifts, so neither agent passes the other and the spread of the pair shrinks.
+    """
+    dates = catalog.dates(rich.site)
+    mine = shifts.get(rich.agent_id, [])
+    for poor in poor_list:
+        gap = count[rich.agent_id] - count[poor.agent_id]
+        if gap <= 1:
+            return False
+        theirs = shifts.get(poor.agent_id, [])
+        for length in range(2, 8):
+            for first in range(len(dates) - length + 1):
+                run = set(dates[first:first + length])
+                r_in = [k for k in mine if catalog.options[k].date in run]
+                p_in = [k for k in theirs if catalog.options[k].date in run]
+                moved = (sum(getattr(catalog.options[k], flag) for k in r_in)
+                         - sum(getattr(catalog.options[k], flag) for k in p_in))
+                if not 1 <= moved <= gap - 1:
+                    continue
+                give = [k for k in mine if k not in r_in] + p_in
+                take = [k for k in theirs if k not in p_in] + r_in
+                if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
+                        _week_ok(poor, take, catalog, history, w0, rules, rest_min):
+                    shifts[rich.agent_id] = give
+                    shifts[poor.agent_id] = take
+                    return True
     return False
 
 
