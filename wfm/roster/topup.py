@@ -334,10 +334,8 @@ def _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
             take = [x for x in shifts.get(poor.agent_id, []) if x not in theirs] + [k]
             if theirs and getattr(catalog.options[theirs[0]], flag):
                 continue
-            if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
-                    _week_ok(poor, take, catalog, history, w0, rules, rest_min):
-                shifts[rich.agent_id] = give
-                shifts[poor.agent_id] = take
+            if _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0, rules,
+                            rest_min):
                 return True
     return False
 
@@ -369,11 +367,21 @@ def _trade_run(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
                     continue
                 give = [k for k in mine if k not in r_in] + p_in
                 take = [k for k in theirs if k not in p_in] + r_in
-                if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
-                        _week_ok(poor, take, catalog, history, w0, rules, rest_min):
-                    shifts[rich.agent_id] = give
-                    shifts[poor.agent_id] = take
+                if _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0,
+                                rules, rest_min):
                     return True
+    return False
+
+
+def _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0, rules,
+                 rest_min) -> bool:
+    """Give ``rich`` the shifts ``give`` and ``poor`` the shifts ``take`` when both weeks
+    keep every individual rule; say whether it was done."""
+    if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
+            _week_ok(poor, take, catalog, history, w0, rules, rest_min):
+        shifts[rich.agent_id] = give
+        shifts[poor.agent_id] = take
+        return True
     return False
 
 
