@@ -795,7 +795,7 @@ def _required_erlang_c(a, h, t, sl_t, asa_t, occ_t):
     x = 1/B comes from the anchor table, and walks N upwards with the recursion,
     checking the targets at each count; an interval stops at the first count that
     meets them all (they are monotone in N), and finished intervals are dropped from
-    the arrays once a quarter of them are done.
+    the arrays once half of them are done.
     """
     out = np.zeros_like(a)
     live = np.flatnonzero(a > 0)
@@ -830,7 +830,7 @@ def _required_erlang_c(a, h, t, sl_t, asa_t, occ_t):
                 result[idx[done]] = np.fmin(result[idx[done]], nk[done])
                 if done.size == len(met):
                     break
-                if done.size * 4 >= len(met):  # drop the finished intervals
+                if done.size * 2 >= len(met):  # drop the finished intervals
                     keep = ~met
                     idx = idx[keep]
                     arrays = [arr[keep] for arr in arrays]
