@@ -38,6 +38,23 @@ def _state(agent: AgentInfo, options: list[int], catalog: Catalog, history: Hist
     }
 
 
+def _site_matrices(catalog: Catalog, n_t: int) -> dict:
+    """
+    Per site: its option indices, the options x intervals coverage matrix (sparse, 1
+    where an option works the interval) and each option's paid minutes.
+    """
+    out = {}
+    for site, ks in catalog.by_site.items():
+        rows, cols = [], []
+        for r, k in enumerate(ks):
+            rows.extend([r] * len(catalog.cover[k]))
+            cols.extend(catalog.cover[k].tolist())
+        paid = np.array([catalog.options[k].paid_min for k in ks], dtype=float)
+        out[site] = (np.array(ks), sparse.csr_matrix(
+            (np.ones(len(rows)), (rows, cols)), shape=(len(ks), n_t)), paid)
+    return out
+
+
 def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
            infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
            history: History, missing: np.ndarray, *, time_budget_s: float) -> int:
@@ -67,15 +84,7 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
         if a.agent_id not in states:
             shifts[a.agent_id] = []
             states[a.agent_id] = _state(a, [], catalog, history, w0)
-    # per site: options x intervals matrices (coverage, and each lunch slot)
-    matrices = {}
-    for site, ks in catalog.by_site.items():
-        rows, cols = [], []
-        for r, k in enumerate(ks):
-            rows.extend([r] * len(catalog.cover[k]))
-            cols.extend(catalog.cover[k].tolist())
-        matrices[site] = (np.array(ks), sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(ks), n_t)))
+    matrices = _site_matrices(catalog, n_t)
     added = 0
     while time.perf_counter() - t0 < time_budget_s:
         best = None
@@ -89,7 +98,7 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             mg = marg[pools].max(axis=0)
             if mg.max() <= 0:
                 continue
-            ks, matrix = matrices[grp.site]
+            ks, matrix, _ = matrices[grp.site]
             gains = matrix @ mg
             order = np.argsort(-gains)
             for r in order[:40]:
@@ -213,15 +222,7 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     n_t = missing.shape[1]
     group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}
     info = {a.agent_id: a for a in infos}
-    matrices = {}
-    for site, ks in catalog.by_site.items():
-        rows, cols = [], []
-        for r, k in enumerate(ks):
-            rows.extend([r] * len(catalog.cover[k]))
-            cols.extend(catalog.cover[k].tolist())
-        paid = np.array([catalog.options[k].paid_min for k in ks], dtype=float)
-        matrices[site] = (np.array(ks), sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(ks), n_t)), paid)
+    matrices = _site_matrices(catalog, n_t)
 
     def marginal(pools) -> np.ndarray:
         out = np.zeros(n_t)
