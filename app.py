@@ -9,6 +9,6 @@ st.set_page_config(page_title="wfm planner", page_icon=":material/support_agent:
 page = st.navigation([st.Page(path, title=title, url_path=url, icon=icon,
                               default=(i == 0))
                       for i, (path, title, url, icon) in enumerate(PAGES)])
-common.sidebar()
+status_slot = common.sidebar()
 page.run()
-common.whatif_status()
+common.whatif_status(status_slot)

@@ -526,13 +526,15 @@ def switch_scenario(file_name: str, message: str = "") -> None:
     st.rerun()
 
 
-def sidebar() -> None:
-    """Scenario picker, what-if status and display time zone, on every page; and the
-    message a step left for this run (:func:`switch_scenario`)."""
+def sidebar():
+    """Scenario picker, display time zone and the place of the what-if status, on every
+    page; and the message a step left for this run (:func:`switch_scenario`). Returns
+    that place for :func:`whatif_status` (None when the scenario could not be read)."""
     st.session_state["run_started_s"] = time.perf_counter()  # pages may report their time
     flash = st.session_state.pop("flash", None)
     if flash:
         st.success(flash, icon=":material/check:")
+    slot = None
     with guard("Scenario"):
         files = scenario_files()
         names = [p.name for p in files]
@@ -549,18 +551,18 @@ def sidebar() -> None:
         base = active_scenario()
         # filled by whatif_status() once the page has run: the What-if page changes the
         # knobs during its run, and a status drawn before it would lag one change behind
-        st.session_state["_whatif_slot"] = st.sidebar.container()
+        slot = st.sidebar.container()
         zone_selector(base)
         upload = st.session_state.get("uploaded_history")
         if upload is not None:
             st.sidebar.caption(f"History from the upload {upload['name']} "
                                f"({len(upload['frame']):,} rows)")
+    return slot
 
 
-def whatif_status() -> None:
+def whatif_status(slot) -> None:
     """The sidebar's what-if line (and its Clear button), drawn after the page has run
-    into the place :func:`sidebar` kept for it, so it shows the knobs of this run."""
-    slot = st.session_state.pop("_whatif_slot", None)
+    into ``slot``, the place :func:`sidebar` kept for it, so it shows this run's knobs."""
     if slot is None:
         return
     with guard("What-if status"):
