@@ -434,7 +434,7 @@ def market_intervals(intervals: pd.DataFrame, scenario: Scenario,
         sorted by interval_start, market, language, channel.
     """
     if forecast is not None and len(forecast):
-        grid = staffing.to_planning_grid(staffing.apply_whatif(forecast, scenario), scenario)
+        grid = staffing.to_planning_grid(forecast, scenario, whatif=True)
         qmap = staffing.queue_map(scenario, grid)
         frame = grid[["interval_start", "market", "language", "channel", "contacts"]].merge(
             qmap, on=["market", "language", "channel"], how="left")

@@ -25,9 +25,10 @@ The steps, each a small function:
 
 :func:`requirements` runs on numpy arrays of series x planning intervals (the What-if
 page recomputes it on every change): the forecast is validated once, then put on a
-dense grid; sums over markets and intervals add in the order the frame-based steps
-(:func:`to_planning_grid`, a pandas ``groupby``) would add them, with the same Kahan
-compensation, so the requirement frame is the same to the last bit.
+dense grid (:func:`_planning_arrays`, which :func:`to_planning_grid` turns into a
+frame); sums over markets and intervals add in the order a pandas ``groupby`` of the
+frame would add them, with the same Kahan compensation, so the figures are those of
+the frame-based code this replaced, to the last bit.
 """
 
 from __future__ import annotations
@@ -343,13 +344,18 @@ def _window(forecast: pd.DataFrame, scenario: Scenario) -> _Window:
     return _Window(src_min, rows, series, codes, index, first_ns, n_source)
 
 
-def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario, *,
+                     whatif: bool = False) -> pd.DataFrame:
     """
-    The forecast cut to the planning window and put on its interval grid.
+    The forecast cut to the planning window and put on its interval grid; with
+    ``whatif``, the scenario's what-if factors applied first (:func:`apply_whatif`).
 
     A forecast interval longer than the planning interval is spread evenly over its
     sub-intervals (contacts divided, AHT kept); shorter ones are summed, with the
-    contact-weighted AHT.
+    contact-weighted AHT. The frame of :func:`_planning_arrays` (which
+    :func:`requirements` staffs), in the row order its ``order`` gives: a coarser
+    forecast's rows, first parts then second parts ...; a finer one's sorted by interval
+    and series.
 
     Raises
     ------
@@ -357,34 +363,19 @@ def to_planning_grid(forecast: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
         When a series lacks intervals of the planning window (the error lists the
         series and the first missing interval), or when no series covers it.
     """
-    start, end = scenario.planning.start_utc, scenario.planning.end_utc
-    step_min = scenario.planning.interval_min
-    win = _window(forecast, scenario)
-    src = pd.Timedelta(minutes=win.src_min)
-    step = pd.Timedelta(minutes=step_min)
-    frame = forecast.iloc[win.rows][["interval_start", "market", "language", "channel",
-                                     "contacts", "aht_s"]].copy()
-    frame["contacts"] = frame["contacts"].astype(float)
-    frame["aht_s"] = frame["aht_s"].astype(float)
-    if src > step:
-        parts = int(src / step)
-        pieces = []
-        for i in range(parts):
-            piece = frame.copy()
-            piece["interval_start"] = piece["interval_start"] + step * i
-            piece["contacts"] = piece["contacts"] / parts
-            pieces.append(piece)
-        frame = pd.concat(pieces, ignore_index=True)
-    elif src < step:
-        frame["interval_start"] = frame["interval_start"].dt.floor(f"{step_min}min")
-        frame["work"] = frame["contacts"] * frame["aht_s"]
-        frame["work_n"] = frame["contacts"].where(frame["aht_s"].notna(), 0.0)
-        frame = (frame.groupby(["interval_start", *_SERIES_KEY], as_index=False)
-                 [["contacts", "work", "work_n"]].sum(min_count=1))
-        frame["aht_s"] = frame["work"] / frame["work_n"].where(frame["work_n"] > 0)
-        frame = frame.drop(columns=["work", "work_n"])
-    frame = frame[(frame["interval_start"] >= start) & (frame["interval_start"] < end)]
-    return frame.reset_index(drop=True)
+    grid = _planning_arrays(forecast, scenario, whatif=whatif)
+    n_times = len(grid.times)
+    cells = np.argsort(grid.order.reshape(-1), kind="stable")
+    s_idx, t_idx = np.divmod(cells, n_times)
+    frame = pd.DataFrame({
+        "interval_start": pd.Series(grid.times[t_idx]).astype(
+            forecast["interval_start"].dtype)})
+    for i, col in enumerate(_SERIES_KEY):
+        frame[col] = pd.Series([grid.series[s][i] for s in s_idx.tolist()],
+                               dtype=forecast[col].dtype)
+    frame["contacts"] = grid.contacts.reshape(-1)[cells]
+    frame["aht_s"] = grid.aht_s.reshape(-1)[cells]
+    return frame
 
 
 # -- the same on arrays: series x planning intervals ----------------------------------------------
@@ -451,14 +442,23 @@ class _Grid:
     order: np.ndarray
 
 
-def _planning_arrays(forecast: pd.DataFrame, scenario: Scenario) -> _Grid:
-    """:func:`apply_whatif` and :func:`to_planning_grid` on arrays (same values)."""
+def _planning_arrays(forecast: pd.DataFrame, scenario: Scenario, *,
+                     whatif: bool = True) -> _Grid:
+    """
+    The forecast on the planning grid as series x intervals arrays, with the scenario's
+    what-if factors applied (``whatif``) as :func:`apply_whatif` applies them. A coarser
+    forecast interval is spread evenly over its planning intervals (contacts divided,
+    AHT kept); finer ones are summed, with the contact-weighted AHT.
+    """
     step_min = scenario.planning.interval_min
     times = pd.date_range(scenario.planning.start_utc, scenario.planning.end_utc,
                           freq=f"{step_min}min", inclusive="left", tz="UTC")
     win = _window(forecast, scenario)
     rows, codes = win.rows, win.series_code
-    volume, aht_factor = _whatif_factors(scenario, win.series)
+    if whatif:
+        volume, aht_factor = _whatif_factors(scenario, win.series)
+    else:
+        volume = aht_factor = np.ones(len(win.series))
     contacts = forecast["contacts"].to_numpy(dtype=float, na_value=np.nan)[rows]
     contacts = contacts * volume[codes]
     aht = forecast["aht_s"].to_numpy(dtype=float, na_value=np.nan)[rows] * aht_factor[codes]
