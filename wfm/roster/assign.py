@@ -163,83 +163,10 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
         penalty_vars["missing shifts"].append((miss, int(round(MISS_PER_H * hours * SCALE))))
         penalty_vars["extra shifts"].append((extra, int(round(EXTRA_PER_H * hours * SCALE))))
 
-    works: dict[tuple[int, dt.date], cp_model.IntVar] = {}
     for i, options in by_agent.items():
-        a = infos[i]
-        per_date: dict[dt.date, list[int]] = {d: [] for d in dates}
-        for k in options:
-            per_date[catalog.options[k].date].append(k)
-        # one shift per site-local date
-        for d in dates:
-            w = model.new_bool_var(f"w[{a.agent_id},{d}]")
-            model.add(sum(z[(i, k)] for k in per_date[d]) == w)
-            works[(i, d)] = w
-        # working days and paid minutes of the contract
-        model.add(sum(works[(i, d)] for d in dates) <= a.max_shifts)
-        paid = sum(catalog.options[k].paid_min * z[(i, k)] for k in options)
-        model.add(paid >= a.min_paid_min)
-        model.add(paid <= a.max_paid_min)
-        # night shifts: only for night_ok agents (filtered), at most N a week
-        nights = [z[(i, k)] for k in options if catalog.options[k].night]
-        if nights:
-            model.add(sum(nights) <= rules.max_nights_week)
-        # at least min_rest_h between shifts on consecutive local dates (real time):
-        # a shift excludes every shift of the day before that ends too late for it
-        for d in dates:
-            nxt = d + dt.timedelta(days=1)
-            if nxt not in per_date or not per_date[d] or not per_date[nxt]:
-                continue
-            ends = {k: _minutes(catalog.options[k].end_utc, w0) for k in per_date[d]}
-            for k2 in per_date[nxt]:
-                start = _minutes(catalog.options[k2].start_utc, w0)
-                clash = [z[(i, k)] for k, end in ends.items() if start - end < rest_min]
-                if clash:
-                    model.add_at_most_one(clash + [z[(i, k2)]])
-        # at most max_consecutive_days in a row, the previous week's streak included
-        worked_before = history.streak_dates.get(a.agent_id, set())
-        span = rules.max_consecutive_days + 1
-        first = dates[0]
-        extended = [first - dt.timedelta(days=j) for j in range(span - 1, 0, -1)] + dates
-        for s in range(len(extended) - span + 1):
-            window = extended[s:s + span]
-            fixed = sum(1 for d in window if d in worked_before)
-            terms = [works[(i, d)] for d in window if d >= first and d not in worked_before]
-            if terms and fixed + len(terms) > rules.max_consecutive_days:
-                model.add(sum(terms) <= rules.max_consecutive_days - fixed)
-        # preferences: start band and wished days off
-        misses = [z[(i, k)] for k in options
-                  if not preference_ok(catalog.options[k], a.preferred_shift)
-                  or WEEKDAYS[catalog.options[k].date.weekday()] in a.wished_days_off]
-        if misses:
-            penalty_vars["preferences"].append((sum(misses), int(weights.preference * SCALE)))
-        # days off together where possible: one pair of consecutive dates off
-        pairs = []
-        for d0, d1 in zip(dates[:-1], dates[1:], strict=True):
-            both = model.new_bool_var(f"off2[{a.agent_id},{d0}]")
-            model.add_implication(both, works[(i, d0)].Not())
-            model.add_implication(both, works[(i, d1)].Not())
-            pairs.append(both)
-        if pairs and len(dates) - a.max_shifts >= 2:
-            split = model.new_bool_var(f"split[{a.agent_id}]")
-            model.add_bool_or(pairs + [split])
-            penalty_vars["split days off"].append((split, int(weights.split_days_off * SCALE)))
-
-    # fairness within the group: spread (max - min) of nights and of weekend days
-    for label, flag, weight, members in (
-        ("night spread", "night", weights.night_spread,
-         [i for i in grp.members if infos[i].night_ok]),
-        ("weekend spread", "weekend", weights.weekend_spread, grp.members),
-    ):
-        members = [i for i in members if by_agent[i]]
-        if len(members) < 2:
-            continue
-        per_agent = [sum(z[(i, k)] for k in by_agent[i] if getattr(catalog.options[k], flag))
-                     for i in members]
-        hi = model.new_int_var(0, 8, f"{flag}_max")
-        lo = model.new_int_var(0, 8, f"{flag}_min")
-        model.add_max_equality(hi, per_agent)
-        model.add_min_equality(lo, per_agent)
-        penalty_vars[label].append((hi - lo, int(round(weight * SCALE))))
+        add_agent_rules(model, infos[i], [z[(i, k)] for k in options], options, catalog,
+                        dates, scenario, history, penalty_vars)
+    add_spread_terms(model, grp.members, infos, by_agent, z, catalog, weights, penalty_vars)
 
     terms = [(e, w) for group_terms in penalty_vars.values() for e, w in group_terms if w]
     model.minimize(sum(w * e for e, w in terms))
@@ -273,6 +200,109 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
     return SiteAssignment(shifts, name, solver.objective_value / SCALE,
                           solver.best_objective_bound / SCALE, time.perf_counter() - t0,
                           penalties, callback.trace)
+
+
+
+def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: list[int],
+                    catalog: Catalog, dates: list[dt.date], scenario: Scenario,
+                    history: History, penalty_vars: dict[str, list]) -> None:
+    """
+    One agent's hard rules on its shift booleans ``zs`` (one per option of ``options``)
+    and its soft goals (preferences, days off together) appended to ``penalty_vars``:
+    one shift per local date, working days and paid minutes of the contract, nights,
+    rest in real time between consecutive dates, consecutive days with last week's streak.
+    """
+    rules = scenario.roster.rules
+    weights = scenario.roster.weights
+    w0 = scenario.planning.start_utc
+    rest_min = rules.min_rest_h * 60
+    z = dict(zip(options, zs, strict=True))
+    per_date: dict[dt.date, list[int]] = {d: [] for d in dates}
+    for k in options:
+        per_date[catalog.options[k].date].append(k)
+    works = {}
+    # one shift per site-local date
+    for d in dates:
+        w = model.new_bool_var(f"w[{a.agent_id},{d}]")
+        model.add(sum(z[k] for k in per_date[d]) == w)
+        works[d] = w
+    # working days and paid minutes of the contract
+    model.add(sum(works.values()) <= a.max_shifts)
+    paid = sum(catalog.options[k].paid_min * z[k] for k in options)
+    model.add(paid >= a.min_paid_min)
+    model.add(paid <= a.max_paid_min)
+    # night shifts: only for night_ok agents (filtered), at most N a week
+    nights = [z[k] for k in options if catalog.options[k].night]
+    if nights:
+        model.add(sum(nights) <= rules.max_nights_week)
+    # at least min_rest_h between shifts on consecutive local dates (real time):
+    # a shift excludes every shift of the day before that ends too late for it
+    for d in dates:
+        nxt = d + dt.timedelta(days=1)
+        if nxt not in per_date or not per_date[d] or not per_date[nxt]:
+            continue
+        ends = {k: _minutes(catalog.options[k].end_utc, w0) for k in per_date[d]}
+        for k2 in per_date[nxt]:
+            start = _minutes(catalog.options[k2].start_utc, w0)
+            clash = [z[k] for k, end in ends.items() if start - end < rest_min]
+            if clash:
+                model.add_at_most_one(clash + [z[k2]])
+    # at most max_consecutive_days in a row, the previous week's streak included
+    worked_before = history.streak_dates.get(a.agent_id, set())
+    span = rules.max_consecutive_days + 1
+    first = dates[0]
+    extended = [first - dt.timedelta(days=j) for j in range(span - 1, 0, -1)] + dates
+    for s in range(len(extended) - span + 1):
+        window = extended[s:s + span]
+        fixed = sum(1 for d in window if d in worked_before)
+        terms = [works[d] for d in window if d >= first and d not in worked_before]
+        if terms and fixed + len(terms) > rules.max_consecutive_days:
+            model.add(sum(terms) <= rules.max_consecutive_days - fixed)
+    # preferences: start band and wished days off
+    misses = [z[k] for k in options
+              if not preference_ok(catalog.options[k], a.preferred_shift)
+              or WEEKDAYS[catalog.options[k].date.weekday()] in a.wished_days_off]
+    if misses:
+        penalty_vars["preferences"].append((sum(misses), int(weights.preference * SCALE)))
+    # days off together where possible: one pair of consecutive dates off
+    pairs = []
+    for d0, d1 in zip(dates[:-1], dates[1:], strict=True):
+        both = model.new_bool_var(f"off2[{a.agent_id},{d0}]")
+        model.add_implication(both, works[d0].Not())
+        model.add_implication(both, works[d1].Not())
+        pairs.append(both)
+    if pairs and len(dates) - a.max_shifts >= 2:
+        split = model.new_bool_var(f"split[{a.agent_id}]")
+        model.add_bool_or(pairs + [split])
+        penalty_vars["split days off"].append((split, int(weights.split_days_off * SCALE)))
+
+
+def add_spread_terms(model: cp_model.CpModel, members: list[int], infos: list[AgentInfo],
+                     by_agent: dict[int, list[int]], z: dict, catalog: Catalog, weights,
+                     penalty_vars: dict[str, list],
+                     others: dict[str, list[int]] | None = None) -> None:
+    """
+    Fairness among ``members``: the spread (max - min) of nights (night_ok agents)
+    and of weekend days, weighted into ``penalty_vars``. ``others`` holds the fixed
+    counts of the rest of the group per flag ("night" of its night_ok agents,
+    "weekend"), so the spread is the whole group's.
+    """
+    for label, flag, weight, who in (
+        ("night spread", "night", weights.night_spread,
+         [i for i in members if infos[i].night_ok]),
+        ("weekend spread", "weekend", weights.weekend_spread, members),
+    ):
+        who = [i for i in who if by_agent[i]]
+        fixed = (others or {}).get(flag, [])
+        if len(who) + len(fixed) < 2 or not who:
+            continue
+        per_agent = [sum(z[(i, k)] for k in by_agent[i] if getattr(catalog.options[k], flag))
+                     for i in who] + list(fixed)
+        hi = model.new_int_var(0, 8, f"{flag}_max")
+        lo = model.new_int_var(0, 8, f"{flag}_min")
+        model.add_max_equality(hi, per_agent)
+        model.add_min_equality(lo, per_agent)
+        penalty_vars[label].append((hi - lo, int(round(weight * SCALE))))
 
 
 def _greedy_hint(catalog, groups, infos, site_groups, by_agent, counts, rules, history, w0):
