@@ -20,7 +20,12 @@ model does not scale to hundreds of agents on two cores):
    while spreading nights and weekends and meeting preferences. CP-SAT runs with
    ``num_workers`` (8 by default: it closes bounds far better than 2 on a 2-core machine)
    and a greedy hint; every option goes through ``solver.parameters``.
-4. **Allocation** (:mod:`wfm.roster.allocate`): lunches and queues per agent and interval.
+4. **Local search** (:mod:`wfm.roster.topup`): shifts added where contract time is left,
+   single shifts swapped for better ones; then the **neighbourhood search**
+   (:mod:`wfm.roster.neighbourhood`): a few agents of a group re-rostered at once by
+   CP-SAT against the roster's own objective, never leaving the roster worse; then
+   nights and weekend days evened out within each group, coverage unchanged.
+5. **Allocation** (:mod:`wfm.roster.allocate`): lunches and queues per agent and interval.
 
 The objective is the service lost to under-coverage first (each missing agent weighted
 by the service level it would have bought, from :mod:`wfm.erlang`, convex so the
@@ -53,6 +58,7 @@ from wfm.roster.assign import (
 )
 from wfm.roster.catalog import agent_infos, build_catalog, can_serve, make_groups
 from wfm.roster.dive import REST_ROWS, dive
+from wfm.roster.neighbourhood import improve
 from wfm.roster.rules import Violation, check_roster
 from wfm.roster.topup import balance, top_up, upgrade
 from wfm.scenario import Scenario
@@ -340,8 +346,20 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
         missing[p, t] = round(sum(current[v] for v in steps))
     reserve = max(6.0, 0.05 * clock.limit)  # balancing, allocation and the report
     swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, missing,
-                      time_budget_s=max(clock.left() - reserve, 3.0))
-    note(f"topped up ({added} shifts added, {swapped} swapped)", 88)
+                      time_budget_s=max(clock.left(0.5) - reserve, 3.0))
+    note(f"topped up ({added} shifts added, {swapped} swapped)", 85)
+    # large-neighbourhood search: a few agents of a group re-rostered at once, exactly
+    def evaluate(roster: dict[str, list[int]]) -> tuple[float, np.ndarray]:
+        x = fixed_shift_solution(agg, compiled, _realised(roster, groups, infos)).x
+        return float(compiled.c @ x), x
+
+    search = improve(shifts, catalog, groups, infos, agg, dem, scenario, history, evaluate,
+                     time_budget_s=max(clock.left() - reserve, 1.0),
+                     report=lambda label: note(label, 88))
+    stages["swapped"] = search["objective_before"]
+    stages["re-rostered"] = search["objective_after"]
+    note(f"re-rostered ({search['improved']} of {search['neighbourhoods']} "
+         "neighbourhoods improved)", 88)
     # fairness: even out nights and weekend days within each group (coverage unchanged)
     balanced = balance(shifts, catalog, groups, infos, scenario, history,
                        time_budget_s=max(clock.left(0.5), 2.0))
@@ -365,6 +383,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     report = _report(scenario, dem, catalog, allocation, roster, agents, bound, objective,
                      penalties, site_reports, unservable, trace, clock, lp, agg, values)
     report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
+    report["neighbourhood_search"] = search
     timings["total"] = round(clock.elapsed, 2)
     report["seconds_by_stage"] = timings
     note("done", 100)
