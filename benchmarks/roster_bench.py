@@ -104,6 +104,12 @@ def bench_demo(time_limit_s: float) -> None:
     print(f"solve wall time {wall:.1f} s (limit {time_limit_s:.0f} s); shifts "
           f"{report['shifts']}; rule violations {len(violations)}")
     print(f"objective by stage: {report['objective_by_stage']}")
+    search = report["neighbourhood_search"]
+    print(f"neighbourhood search: {search['improved']} of {search['neighbourhoods']} "
+          f"neighbourhoods improved in {search['seconds']:.0f} s; objective "
+          f"{search['objective_before']:.1f} -> {search['objective_after']:.1f}, soft goals "
+          f"(spread, preferences, days off) {search['soft_before']:.1f} -> "
+          f"{search['soft_after']:.1f}")
     print(f"weighted objective {report['objective']:.1f} vs its LP bound "
           f"{bounds['weighted']:.1f} (with rest rows, {bounds['weighted_s']:.0f} s): "
           f"ratio {report['objective'] / bounds['weighted']:.3f}")

@@ -103,3 +103,32 @@ def test_the_search_never_hands_back_a_worse_roster(world):
     assert stats["improved"] >= 1  # the ledger saw improvements ...
     assert {a: sorted(ks) for a, ks in shifts.items()} == {
         a: sorted(ks) for a, ks in start.items()}  # ... the true objective did not
+
+
+def test_soft_penalties_count_spread_preferences_and_split_days_off():
+    from wfm.roster.neighbourhood import soft_penalties
+
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=0, n_boston=2).assign(
+        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0,
+        preferred_shift=["", "early"])
+    catalog = build_catalog(scenario, sites=["Boston"])
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    night, day = {}, {}
+    for o in catalog.options:
+        if o.template == "FT8" and o.start_minute_local == 22 * 60:
+            night.setdefault(o.date, o.index)
+        if o.template == "FT8" and o.start_minute_local == 9 * 60:
+            day.setdefault(o.date, o.index)
+    d = sorted(day)  # Boston dates with a 09:00 start in the week: Mon 23 .. Sun 29
+    a, b = (i.agent_id for i in infos)
+    weights = scenario.roster.weights
+    # a: three nights (Mon, Wed, Fri), days off Sat and Sun together;
+    # b (prefers early starts): four 09:00 days, Mon, Wed, Fri, Sun: no two days off in a
+    # row (Sun 22, Tue, Thu, Sat), one weekend day more than a
+    shifts = {a: [night[d[0]], night[d[2]], night[d[4]]], b: [day[x] for x in d[0:7:2]]}
+    assert len(d) == 7 and len(shifts[b]) == 4
+    expected = (weights.night_spread * 3 + weights.weekend_spread * 1
+                + weights.preference * 4 + weights.split_days_off * 1)
+    assert soft_penalties(shifts, catalog, groups, infos, scenario) == pytest.approx(expected)

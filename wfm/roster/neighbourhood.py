@@ -43,9 +43,9 @@ from wfm.roster.assign import (
     add_spread_terms,
     cpsat_parameters,
 )
-from wfm.roster.catalog import AgentInfo, Catalog, Group
+from wfm.roster.catalog import AgentInfo, Catalog, Group, preference_ok
 from wfm.roster.topup import _site_matrices
-from wfm.scenario import Scenario
+from wfm.scenario import WEEKDAYS, Scenario
 
 #: agents re-rostered together
 NEIGHBOURHOOD_AGENTS = 10
@@ -71,8 +71,9 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     the roster's objective and the aggregate LP's solution with its shifts fixed: each
     pass starts its ledger from that solution's lunches, and the roster kept at the end
     is the best one ``evaluate`` has seen, so the step never makes the roster worse.
-    Returns counts of neighbourhoods solved and improved, and the objective before and
-    after.
+    Rosters are compared by the LP's objective plus the soft goals of the assignment
+    (:func:`soft_penalties`), as the neighbourhood models weigh them. Returns counts of
+    neighbourhoods solved and improved, and both parts before and after.
     """
     t0 = time.perf_counter()
     for a in infos:
@@ -81,9 +82,10 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     rng = np.random.default_rng(scenario.roster.random_seed)
     objective, values = evaluate(shifts)
     evaluation_s = time.perf_counter() - t0
-    best = (objective, {a: list(ks) for a, ks in shifts.items()})
+    soft = soft_penalties(shifts, catalog, groups, infos, scenario)
+    best = (objective + soft, objective, soft, {a: list(ks) for a, ks in shifts.items()})
     stats = {"neighbourhoods": 0, "improved": 0, "passes": 0,
-             "objective_before": round(objective, 3)}
+             "objective_before": round(objective, 3), "soft_before": round(soft, 3)}
 
     def left() -> float:
         return time_budget_s - (time.perf_counter() - t0) - 1.5 * evaluation_s
@@ -109,13 +111,48 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
         if not improved:
             break
         objective, values = evaluate(shifts)
-        if objective < best[0]:
-            best = (objective, {a: list(ks) for a, ks in shifts.items()})
+        soft = soft_penalties(shifts, catalog, groups, infos, scenario)
+        if objective + soft < best[0] - 1e-6:
+            best = (objective + soft, objective, soft, {a: list(ks) for a, ks in shifts.items()})
     shifts.clear()
-    shifts.update(best[1])
-    stats["objective_after"] = round(best[0], 3)
+    shifts.update(best[3])
+    stats["objective_after"] = round(best[1], 3)
+    stats["soft_after"] = round(best[2], 3)
     stats["seconds"] = round(time.perf_counter() - t0, 2)
     return stats
+
+
+def soft_penalties(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
+                   infos: list[AgentInfo], scenario: Scenario) -> float:
+    """
+    The roster's soft goals in objective units, weighted as in the assignment: the
+    spread of nights (night_ok agents) and of weekend days in each group, shifts against
+    an agent's preferences, and weeks whose days off are never two in a row.
+    """
+    weights = scenario.roster.weights
+    total = 0.0
+    for grp in groups:
+        members = [i for i in grp.members if infos[i].max_shifts > 0]
+        for flag, weight, who in (
+                ("night", weights.night_spread, [i for i in members if infos[i].night_ok]),
+                ("weekend", weights.weekend_spread, members)):
+            counts = [sum(getattr(catalog.options[k], flag) for k in shifts[infos[i].agent_id])
+                      for i in who]
+            if len(counts) >= 2:
+                total += weight * (max(counts) - min(counts))
+        for i in members:
+            a = infos[i]
+            options = [catalog.options[k] for k in shifts[a.agent_id]]
+            total += weights.preference * sum(
+                1 for o in options if not preference_ok(o, a.preferred_shift)
+                or WEEKDAYS[o.date.weekday()] in a.wished_days_off)
+            dates = catalog.dates(a.site)
+            worked = {o.date for o in options}
+            if len(dates) - a.max_shifts >= 2 and not any(
+                    d0 not in worked and d1 not in worked
+                    for d0, d1 in zip(dates[:-1], dates[1:], strict=True)):
+                total += weights.split_days_off
+    return total
 
 
 def _neighbourhoods(groups: list[Group], agg: Aggregate, cov: _Ledger, rng):
