@@ -110,3 +110,14 @@ def requirement(scenario, levels: dict[tuple[str, str], float], zone_of: dict[st
     for c in ("agents", "headcount"):
         frame[c] = frame[c].astype("int64")
     return frame.sort_values(["interval_start", "queue"]).reset_index(drop=True)
+
+
+def ft8_by_date(catalog, hour: int, site: str | None = None) -> dict:
+    """The first FT8 option per site-local date that starts at ``hour`` local
+    (of ``site`` when given): date -> option index."""
+    out = {}
+    for o in catalog.options:
+        if o.template == "FT8" and o.start_minute_local == hour * 60 and \
+                (site is None or o.site == site):
+            out.setdefault(o.date, o.index)
+    return out

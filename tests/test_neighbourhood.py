@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.roster_world import requirement, small_agents, small_scenario
+from tests.roster_world import ft8_by_date, requirement, small_agents, small_scenario
 from wfm.roster import _realised
 from wfm.roster import aggregate as aggregate_mod
 from wfm.roster.allocate import fixed_shift_solution
@@ -32,14 +32,11 @@ def world():
     dem = aggregate_mod.demand(req, catalog, scenario, infos)
     agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
     compiled = agg.lm.compile(skip_rows=REST_ROWS)
-    early = {}
-    for o in catalog.options:
-        if o.template == "FT8" and o.start_minute_local == 6 * 60:
-            early.setdefault((o.site, o.date), o.index)
     shifts = {}
     for a in infos:
-        dates = sorted(d for s, d in early if s == a.site)[1:]
-        shifts[a.agent_id] = [early[(a.site, d)] for d in dates[: a.max_paid_min // 480]]
+        early = ft8_by_date(catalog, 6, a.site)
+        dates = sorted(early)[1:]
+        shifts[a.agent_id] = [early[d] for d in dates[: a.max_paid_min // 480]]
 
     def evaluate(roster):
         x = fixed_shift_solution(agg, compiled, _realised(roster, groups, infos)).x
@@ -115,12 +112,7 @@ def test_soft_penalties_count_spread_preferences_and_split_days_off():
     catalog = build_catalog(scenario, sites=["Boston"])
     infos = agent_infos(agents, scenario, catalog)
     groups = make_groups(infos)
-    night, day = {}, {}
-    for o in catalog.options:
-        if o.template == "FT8" and o.start_minute_local == 22 * 60:
-            night.setdefault(o.date, o.index)
-        if o.template == "FT8" and o.start_minute_local == 9 * 60:
-            day.setdefault(o.date, o.index)
+    night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     d = sorted(day)  # Boston dates with a 09:00 start in the week: Mon 23 .. Sun 29
     a, b = (i.agent_id for i in infos)
     weights = scenario.roster.weights

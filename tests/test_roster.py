@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from tests.roster_world import requirement, small_agents, small_scenario
+from tests.roster_world import ft8_by_date, requirement, small_agents, small_scenario
 from wfm import schema
 from wfm.errors import RosterInfeasible
 from wfm.roster import check_roster, solve_roster, unservable_demand
@@ -374,13 +374,7 @@ def test_balance_evens_out_nights_without_changing_coverage():
     catalog = build_catalog(scenario, sites=["Boston"])
     infos = agent_infos(agents, scenario, catalog)
     groups = make_groups(infos)
-    night = {}
-    day = {}
-    for o in catalog.options:
-        if o.template == "FT8" and o.start_minute_local == 22 * 60:
-            night.setdefault(o.date, o.index)
-        if o.template == "FT8" and o.start_minute_local == 9 * 60:
-            day.setdefault(o.date, o.index)
+    night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     dates = sorted(set(night) & set(day))[1:8]
     a, b = (i.agent_id for i in infos)
     # a works three nights (every other date), b three days later in the week
@@ -407,12 +401,7 @@ def test_balance_trades_a_run_of_days_when_no_single_date_can_move():
     catalog = build_catalog(scenario, sites=["Boston"])
     infos = agent_infos(agents, scenario, catalog)
     groups = make_groups(infos)
-    night, day = {}, {}
-    for o in catalog.options:
-        if o.template == "FT8" and o.start_minute_local == 22 * 60:
-            night.setdefault(o.date, o.index)
-        if o.template == "FT8" and o.start_minute_local == 9 * 60:
-            day.setdefault(o.date, o.index)
+    night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     d = sorted(set(night) & set(day))[1:]
     a, b = infos
     # a: three nights in a row; b: days around a free date. Every single date is either
