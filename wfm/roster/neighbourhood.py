@@ -358,18 +358,20 @@ def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, 
     fixed = cpsat_parameters(cp_model.CpSolver(), time_limit_s=time_limit_s, num_workers=1)
     fixed.parameters.fix_variables_to_their_hinted_value = True
     status = fixed.solve(model)
-    before = fixed.objective_value if status == cp_model.OPTIMAL else None
-    if before is not None:  # hint every variable with the current weeks' values
-        model.clear_hints()
-        for index in range(len(model.proto.variables)):
-            var = model.get_int_var_from_proto_index(index)
-            model.add_hint(var, fixed.value(var))
+    if status != cp_model.OPTIMAL:  # not scored in time: keep the weeks as they are
+        cov.restore(snap)
+        return 0.0
+    before = fixed.objective_value
+    model.clear_hints()  # hint every variable with the current weeks' values
+    for index in range(len(model.proto.variables)):
+        var = model.get_int_var_from_proto_index(index)
+        model.add_hint(var, fixed.value(var))
     solver = cpsat_parameters(cp_model.CpSolver(), time_limit_s=time_limit_s,
                               num_workers=WORKERS, random_seed=scenario.roster.random_seed)
     solver.parameters.linearization_level = LINEARIZATION_LEVEL
     status = solver.solve(model)
     after = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
-    if after is None or before is None or after >= before - 0.5:
+    if after is None or after >= before - 0.5:
         cov.restore(snap)
         return 0.0
     for i in members:
