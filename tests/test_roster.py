@@ -72,6 +72,15 @@ def test_report_figures_are_consistent(solved):
     assert report["paid_h"] == pytest.approx(paid)
     assert any("LP relaxation" in label for label in labels)
     assert any("incumbent" in label for label in labels)
+    # the penalty breakdown is the final roster's: night spread as the fairness table has it
+    weights = solved[0].roster.weights
+    spreads = [g["nights_night_ok_agents"]["spread"] for site in report["fairness"].values()
+               for g in site["groups"].values()]
+    assert report["penalties"]["night spread"] == pytest.approx(
+        weights.night_spread * sum(spreads))
+    search = report["neighbourhood_search"]  # never leaves the roster worse
+    assert search["objective_after"] + search["soft_after"] <= \
+        search["objective_before"] + search["soft_before"] + 1e-6
 
 
 def test_lunch_is_inside_its_window_and_not_allocated(solved):

@@ -17,9 +17,11 @@ Coverage is kept in a ledger (:class:`_Ledger`): each shift's working intervals 
 pool it serves in each, so freeing a week and putting it back is exact (an earlier
 version re-derived them and drifted: freeing and restoring every group once moved 259
 pool-intervals and the shortage value by 3 %). The ledger's allocation is one feasible
-allocation, so the aggregate LP with the same shifts scores the roster at most as high;
-each pass starts from the LP's lunches, and the roster handed back is the best the LP
-has scored, so the step never leaves the roster worse.
+allocation, so the aggregate LP with the same shifts scores the roster at most as high.
+The ledger still places lunches and queues greedily, so a neighbourhood that looks better
+to its model is kept only when the LP (lunches and queues free) plus the soft goals agree;
+otherwise it is undone, and the step never leaves the roster worse. (Checking once per
+pass instead let one bad neighbourhood throw away a pass of good ones.)
 
 Neighbourhoods go group by group, those with the most service at stake first, in
 passes until a pass improves nothing or the time is up.
@@ -68,12 +70,12 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             time_budget_s: float, report: Callable[[str], None] | None = None) -> dict:
     """
     Improve ``shifts`` in place (see the module docstring). ``evaluate(shifts)`` returns
-    the roster's objective and the aggregate LP's solution with its shifts fixed: each
-    pass starts its ledger from that solution's lunches, and the roster kept at the end
-    is the best one ``evaluate`` has seen, so the step never makes the roster worse.
-    Rosters are compared by the LP's objective plus the soft goals of the assignment
-    (:func:`soft_penalties`), as the neighbourhood models weigh them. Returns counts of
-    neighbourhoods solved and improved, and both parts before and after.
+    the roster's objective and the aggregate LP's solution with its shifts fixed. A
+    neighbourhood's new weeks are kept only when the LP's objective plus the soft goals
+    (:func:`soft_goals`, weighted as the models weigh them) falls; otherwise they are
+    undone, so the step never makes the roster worse. Each pass starts its ledger from
+    the LP's lunches. Returns counts of neighbourhoods solved, kept and undone, and both
+    parts of the objective before and after.
     """
     t0 = time.perf_counter()
     for a in infos:
@@ -82,9 +84,10 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     rng = np.random.default_rng(scenario.roster.random_seed)
     objective, values = evaluate(shifts)
     evaluation_s = time.perf_counter() - t0
-    soft = soft_penalties(shifts, catalog, groups, infos, scenario)
+    soft = sum(soft_goals(shifts, catalog, groups, infos, scenario).values())
     best = (objective + soft, objective, soft, {a: list(ks) for a, ks in shifts.items()})
-    stats = {"neighbourhoods": 0, "improved": 0, "passes": 0,
+    best_values = values
+    stats = {"neighbourhoods": 0, "improved": 0, "rejected": 0, "passes": 0,
              "objective_before": round(objective, 3), "soft_before": round(soft, 3)}
 
     def left() -> float:
@@ -93,27 +96,33 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     while left() > 0.5:
         stats["passes"] += 1
         cov = _Ledger(agg, dem)
-        cov.fill(shifts, catalog, groups, infos, values)
+        cov.fill(shifts, catalog, groups, infos, best_values)
         improved = 0
         for g, members in _neighbourhoods(groups, agg, cov, rng):
             if left() < 0.5:
                 break
-            saved = _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov,
-                                scenario, history, matrices,
-                                time_limit_s=min(STEP_LIMIT_S, left()))
+            saved, undo = _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov,
+                                      scenario, history, matrices,
+                                      time_limit_s=min(STEP_LIMIT_S, left()))
             stats["neighbourhoods"] += 1
-            if saved > 0:
-                improved += 1
-                stats["improved"] += 1
-                if report is not None:
-                    report(f"re-rostered {groups[g].site} {'+'.join(groups[g].languages)}: "
-                           f"saved {saved:,.1f}")
+            if saved <= 0:
+                continue
+            # the LP with lunches and queues free, and the soft goals, must agree
+            objective, values = evaluate(shifts)
+            soft = sum(soft_goals(shifts, catalog, groups, infos, scenario).values())
+            if objective + soft >= best[0] - 1e-6:
+                undo()
+                stats["rejected"] += 1
+                continue
+            best = (objective + soft, objective, soft, {a: list(ks) for a, ks in shifts.items()})
+            best_values = values
+            improved += 1
+            stats["improved"] += 1
+            if report is not None:
+                report(f"re-rostered {groups[g].site} {'+'.join(groups[g].languages)}: "
+                       f"objective {objective:,.1f}, soft goals {soft:,.1f}")
         if not improved:
             break
-        objective, values = evaluate(shifts)
-        soft = soft_penalties(shifts, catalog, groups, infos, scenario)
-        if objective + soft < best[0] - 1e-6:
-            best = (objective + soft, objective, soft, {a: list(ks) for a, ks in shifts.items()})
     shifts.clear()
     shifts.update(best[3])
     stats["objective_after"] = round(best[1], 3)
@@ -122,28 +131,31 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     return stats
 
 
-def soft_penalties(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
-                   infos: list[AgentInfo], scenario: Scenario) -> float:
+def soft_goals(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
+               infos: list[AgentInfo], scenario: Scenario) -> dict[str, float]:
     """
     The roster's soft goals in objective units, weighted as in the assignment: the
-    spread of nights (night_ok agents) and of weekend days in each group, shifts against
-    an agent's preferences, and weeks whose days off are never two in a row.
+    spread (max - min) of nights among night_ok agents and of weekend days in each group,
+    shifts against an agent's preferences, and weeks whose days off are never two in a
+    row.
     """
     weights = scenario.roster.weights
-    total = 0.0
+    out = {"night spread": 0.0, "weekend spread": 0.0, "preferences": 0.0,
+           "split days off": 0.0}
     for grp in groups:
         members = [i for i in grp.members if infos[i].max_shifts > 0]
-        for flag, weight, who in (
-                ("night", weights.night_spread, [i for i in members if infos[i].night_ok]),
-                ("weekend", weights.weekend_spread, members)):
+        for label, flag, weight, who in (
+                ("night spread", "night", weights.night_spread,
+                 [i for i in members if infos[i].night_ok]),
+                ("weekend spread", "weekend", weights.weekend_spread, members)):
             counts = [sum(getattr(catalog.options[k], flag) for k in shifts[infos[i].agent_id])
                       for i in who]
             if len(counts) >= 2:
-                total += weight * (max(counts) - min(counts))
+                out[label] += weight * (max(counts) - min(counts))
         for i in members:
             a = infos[i]
             options = [catalog.options[k] for k in shifts[a.agent_id]]
-            total += weights.preference * sum(
+            out["preferences"] += weights.preference * sum(
                 1 for o in options if not preference_ok(o, a.preferred_shift)
                 or WEEKDAYS[o.date.weekday()] in a.wished_days_off)
             dates = catalog.dates(a.site)
@@ -151,8 +163,8 @@ def soft_penalties(shifts: dict[str, list[int]], catalog: Catalog, groups: list[
             if len(dates) - a.max_shifts >= 2 and not any(
                     d0 not in worked and d1 not in worked
                     for d0, d1 in zip(dates[:-1], dates[1:], strict=True)):
-                total += weights.split_days_off
-    return total
+                out["split days off"] += weights.split_days_off
+    return out
 
 
 def _neighbourhoods(groups: list[Group], agg: Aggregate, cov: _Ledger, rng):
@@ -280,9 +292,9 @@ class _Ledger:
 
 
 def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, history,
-                matrices, *, time_limit_s: float) -> float:
+                matrices, *, time_limit_s: float):
     """Re-roster ``members`` of group ``g`` (see the module docstring); returns the saving
-    (0 when the current weeks are kept)."""
+    the model sees (0 when the current weeks are kept) and a function that undoes it."""
     site = groups[g].site
     pools = agg.group_pools[g]
     w0 = scenario.planning.start_utc
@@ -360,7 +372,7 @@ def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, 
     status = fixed.solve(model)
     if status != cp_model.OPTIMAL:  # not scored in time: keep the weeks as they are
         cov.restore(snap)
-        return 0.0
+        return 0.0, None
     before = fixed.objective_value
     model.clear_hints()  # hint every variable with the current weeks' values
     for index in range(len(model.proto.variables)):
@@ -373,10 +385,20 @@ def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, 
     after = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
     if after is None or after >= before - 0.5:
         cov.restore(snap)
-        return 0.0
+        return 0.0, None
+    placed = []
     for i in members:
         new = [k for k in by_agent[i] if solver.value(z[(i, k)])]
         shifts[infos[i].agent_id] = new
         for k in new:
             cov.place(infos[i].agent_id, k, working[k], pools)
-    return (before - after) / SCALE
+            placed.append((infos[i].agent_id, k))
+
+    def undo() -> None:
+        for key in placed:
+            cov.entries.pop(key, None)
+        cov.restore(snap)
+        for i in members:
+            shifts[infos[i].agent_id] = list(old[i])
+
+    return (before - after) / SCALE, undo
