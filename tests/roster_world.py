@@ -121,3 +121,17 @@ def ft8_by_date(catalog, hour: int, site: str | None = None) -> dict:
                 (site is None or o.site == site):
             out.setdefault(o.date, o.index)
     return out
+
+
+def two_boston_agents(**columns):
+    """Two night_ok English agents of 40 h in Boston (one group), with ``columns``
+    overriding the agents table; returns scenario, catalogue, agent infos and groups."""
+    from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=0, n_boston=2).assign(
+        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0,
+        **columns)
+    catalog = build_catalog(scenario, sites=["Boston"])
+    infos = agent_infos(agents, scenario, catalog)
+    return scenario, catalog, infos, make_groups(infos)

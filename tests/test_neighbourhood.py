@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.roster_world import ft8_by_date, requirement, small_agents, small_scenario
+from tests.roster_world import (
+    ft8_by_date,
+    requirement,
+    small_agents,
+    small_scenario,
+    two_boston_agents,
+)
 from wfm.roster import _realised
 from wfm.roster import aggregate as aggregate_mod
 from wfm.roster.allocate import fixed_shift_solution
@@ -106,13 +112,7 @@ def test_the_search_never_hands_back_a_worse_roster(world):
 def test_soft_goals_count_spread_preferences_and_split_days_off():
     from wfm.roster.neighbourhood import soft_goals
 
-    scenario = small_scenario()
-    agents = small_agents(n_lisbon=0, n_boston=2).assign(
-        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0,
-        preferred_shift=["", "early"])
-    catalog = build_catalog(scenario, sites=["Boston"])
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
+    scenario, catalog, infos, groups = two_boston_agents(preferred_shift=["", "early"])
     night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     d = sorted(day)  # Boston dates with a 09:00 start in the week: Mon 23 .. Sun 29
     a, b = (i.agent_id for i in infos)

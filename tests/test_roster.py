@@ -13,7 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
-from tests.roster_world import ft8_by_date, requirement, small_agents, small_scenario
+from tests.roster_world import (
+    ft8_by_date,
+    requirement,
+    small_agents,
+    small_scenario,
+    two_boston_agents,
+)
 from wfm import schema
 from wfm.errors import RosterInfeasible
 from wfm.roster import check_roster, solve_roster, unservable_demand
@@ -374,15 +380,9 @@ def test_balance_evens_out_nights_without_changing_coverage():
     from collections import Counter
 
     from wfm.roster.assign import History
-    from wfm.roster.catalog import agent_infos, make_groups
     from wfm.roster.topup import balance
 
-    scenario = small_scenario()
-    agents = small_agents(n_lisbon=0, n_boston=2).assign(
-        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0)
-    catalog = build_catalog(scenario, sites=["Boston"])
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
+    scenario, catalog, infos, groups = two_boston_agents()
     night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     dates = sorted(set(night) & set(day))[1:8]
     a, b = (i.agent_id for i in infos)
@@ -399,17 +399,11 @@ def test_balance_trades_a_run_of_days_when_no_single_date_can_move():
     from collections import Counter
 
     from wfm.roster.assign import History
-    from wfm.roster.catalog import agent_infos, make_groups
     from wfm.roster.topup import _hand_over, _week_ok, balance
 
-    scenario = small_scenario()
+    scenario, catalog, infos, groups = two_boston_agents()
     rules = scenario.roster.rules
     w0, rest_min = scenario.planning.start_utc, rules.min_rest_h * 60
-    agents = small_agents(n_lisbon=0, n_boston=2).assign(
-        night_ok=True, languages=[["en"]] * 2, contract_hours_week=40.0, min_hours_week=0.0)
-    catalog = build_catalog(scenario, sites=["Boston"])
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
     night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
     d = sorted(set(night) & set(day))[1:]
     a, b = infos
