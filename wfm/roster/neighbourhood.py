@@ -211,8 +211,9 @@ class _Ledger:
     """
     The coverage of the roster, kept exactly: every shift's working intervals (its lunch
     taken out) and the pool it serves in each, so taking a week out and putting it back
-    leaves the counts as they were. Its value (weighted shortage) is that of one feasible
-    allocation, so the aggregate LP with the same shifts is at most as high.
+    leaves the counts as they were. Filled from the aggregate LP's solution, its value
+    (weighted shortage) is the LP's; shifts placed later go where they save most, one
+    feasible allocation, so the LP with the same shifts is at most as high.
     """
 
     def __init__(self, agg: Aggregate, dem: Demand):
@@ -226,8 +227,9 @@ class _Ledger:
         self.entries: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def fill(self, shifts, catalog, groups, infos, values) -> None:
-        """Every shift of the roster, with the LP's lunches; single-pool groups first so
-        agents who can serve several pools go where the others leave shortage."""
+        """Every shift of the roster, with the LP's lunches and its split of each group's
+        agents over pools (``values``); where the split leaves an agent unplaced, it
+        goes where it saves most, single-pool groups first."""
         group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}
         by_option: dict[tuple[int, int], list[str]] = {}
         for agent, options in shifts.items():
