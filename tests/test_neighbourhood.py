@@ -19,7 +19,8 @@ from wfm.roster.allocate import fixed_shift_solution
 from wfm.roster.assign import History
 from wfm.roster.catalog import agent_infos, build_catalog, make_groups
 from wfm.roster.dive import REST_ROWS
-from wfm.roster.neighbourhood import _Ledger, improve
+from wfm.roster.ledger import Ledger
+from wfm.roster.neighbourhood import improve
 from wfm.roster.topup import _week_ok
 
 ZONES = {"en": "America/New_York", "de": "Europe/Berlin"}
@@ -60,16 +61,16 @@ def _rules_kept(scenario, catalog, infos, shifts) -> bool:
 def test_the_ledger_puts_back_exactly_what_it_took(world):
     scenario, catalog, infos, groups, dem, agg, shifts, evaluate = world
     _, values = evaluate(shifts)
-    ledger = _Ledger(agg, dem)
+    ledger = Ledger(agg, dem)
     ledger.fill(shifts, catalog, groups, infos, values)
     count, value = ledger.count.copy(), ledger.value()
     rng = np.random.default_rng(3)
     for g, grp in enumerate(groups):
         agent = infos[int(rng.choice(grp.members))].agent_id
         for k in shifts[agent]:
-            ts, _ = ledger.entries[(agent, k)]
+            ts, _, _ = ledger.entries[(agent, k)]
             ledger.take(agent, k)
-            ledger.place(agent, k, ts, agg.group_pools[g])
+            ledger.place(agent, k, ts, g)
     assert np.array_equal(ledger.count, count)
     assert ledger.value() == pytest.approx(value)
     # filled with the LP's lunches and split over queues, the ledger values the roster
@@ -125,3 +126,57 @@ def test_soft_goals_count_spread_preferences_and_split_days_off():
     assert soft_goals(shifts, catalog, groups, infos, scenario) == pytest.approx({
         "night spread": weights.night_spread * 3, "weekend spread": weights.weekend_spread * 1,
         "preferences": weights.preference * 4, "split days off": weights.split_days_off * 1})
+
+
+def _exact(ledger: Ledger) -> bool:
+    """The ledger's counts are those its entries add up to."""
+    count, serving = np.zeros_like(ledger.count), np.zeros_like(ledger.serving)
+    for ts, chosen, g in ledger.entries.values():
+        keep = chosen >= 0
+        np.add.at(count, (chosen[keep], ts[keep]), 1)
+        np.add.at(serving, (g, chosen[keep], ts[keep]), 1)
+    return np.array_equal(count, ledger.count) and np.array_equal(serving, ledger.serving)
+
+
+def test_an_agent_on_a_covered_queue_frees_a_multilingual_one_for_a_short_queue(world):
+    """English covered by a de+en agent while German is short: one more en-only agent is
+    worth a German agent (the de+en agent hands over), and the ledger stays exact
+    through the hand-over, its undoing and taking the newcomer out again."""
+    scenario, catalog, infos, groups, dem, agg, shifts, evaluate = world
+    ledger = Ledger(agg, dem)
+    lisbon = {tuple(grp.languages): g for g, grp in enumerate(groups) if grp.site == "Lisbon"}
+    g_mix, g_en = lisbon[("de", "en")], lisbon[("en",)]
+    p_en, p_de = (next(p for p, pool in enumerate(dem.pools) if pool.language == lang)
+                  for lang in ("en", "de"))
+    k = next(k for d, k in sorted(ft8_by_date(catalog, 12, "Lisbon").items())
+             if (ledger.need[p_en, catalog.cover[k]] > 0).any()
+             and (ledger.need[p_de, catalog.cover[k]] > 0).any())
+    ts = catalog.cover[k]
+    t = int(next(t for t in ts if ledger.need[p_en, t] > 0 and ledger.need[p_de, t] > 0))
+    # the de+en agent serves English (the LP's split), en-only agents fill English up
+    ledger.place("mix", k, ts, g_mix, quota={(g_mix, p_en, int(u)): 1 for u in ts})
+    for n in range(int(ledger.need[p_en, t]) - 1):
+        ledger.place(f"en{n}", k, ts, g_en, quota={})
+    assert ledger.count[p_en, t] == ledger.need[p_en, t] and ledger.count[p_de, t] == 0
+    assert ledger.add_cost(p_en, t) == 0.0  # English is covered ...
+    worth = ledger.add_cost(p_de, t)
+    assert worth > 0
+    assert ledger.marginal(agg.group_pools[g_en])[t] == pytest.approx(worth)  # ... yet
+    assert ledger.gains(agg.group_pools[g_en], t, 3) == [pytest.approx(worth)]
+
+    snap = ledger.snapshot([])
+    before = ledger.entries[("mix", k)][1].copy()
+    ledger.place("new", k, ts, g_en)
+    assert ledger.count[p_de, t] == 1 and ledger.count[p_en, t] == ledger.need[p_en, t]
+    j = int(np.searchsorted(ts, t))
+    assert ledger.entries[("mix", k)][1][j] == p_de  # the de+en agent moved over
+    assert _exact(ledger)
+    ledger.forget([("new", k)])
+    ledger.restore(snap)  # undone: the de+en agent is back on English
+    assert np.array_equal(ledger.entries[("mix", k)][1], before)
+    assert ledger.count[p_de, t] == 0
+    assert _exact(ledger)
+    ledger.place("new", k, ts, g_en)
+    ledger.take("new", k)  # taken out, English is one short and German keeps its agent
+    assert ledger.count[p_en, t] == ledger.need[p_en, t] - 1 and ledger.count[p_de, t] == 1
+    assert _exact(ledger)

@@ -13,22 +13,24 @@ than the first), their paid time, the spread of nights and weekend days over the
 group and the preferences, as in the assignment. The current weeks are the hint, so the
 model starts from them; new weeks are kept only when the neighbourhood scores better.
 
-Coverage is kept in a ledger (:class:`_Ledger`): each shift's working intervals and the
-pool it serves in each, so freeing a week and putting it back is exact (an earlier
-version re-derived them and drifted: freeing and restoring every group once moved 259
-pool-intervals and the shortage value by 3 %). Each pass fills the ledger with the LP's
-lunches and its split of each group's agents over queues, so the ledger starts from the
-LP's value exactly (filled greedily instead, it started 7 % above the LP on the demo week
-and the models chased gains the LP did not confirm). New weeks are placed greedily, so a
-neighbourhood that looks better to its model is kept only when the LP (lunches and queues
-free) plus the soft goals agree;
+Coverage is kept in a ledger (:class:`~wfm.roster.ledger.Ledger`): each shift's working
+intervals and the pool it serves in each, so freeing a week and putting it back is exact.
+Each pass fills the ledger with the LP's lunches and its split of each group's agents
+over queues, so the ledger starts from the LP's value exactly (filled greedily instead,
+it started 7 % above the LP on the demo week and the models chased gains the LP did not
+confirm). An agent is worth something on a queue that is already covered when a
+multilingual agent there can hand over to a short queue of theirs; the ledger counts
+those hand-overs (without them the en-only agents of the demo week had no value
+anywhere). New weeks are placed greedily, so a neighbourhood that looks better to its
+model is kept only when the LP (lunches and queues free) plus the soft goals agree;
 otherwise it is undone, and the step never leaves the roster worse. The LP checks a
 batch of :data:`CHECK_EVERY` neighbourhoods at once (measured on the demo week: checking
 each one left time for only 6 neighbourhoods, checking once per pass let a bad one throw
 away a whole pass of good ones).
 
-Neighbourhoods go group by group, those with the most service at stake first, in
-passes until a pass improves nothing or the time is up.
+Neighbourhoods go group by group, in passes until a pass improves nothing or the time is
+up: first the groups with time to give (hours on demand already covered, contract time
+unused), then those with the most service at stake.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from wfm.roster.aggregate import Aggregate, Demand
-from wfm.roster.allocate import lunch_offsets
 from wfm.roster.assign import (
     SCALE,
     History,
@@ -50,6 +51,7 @@ from wfm.roster.assign import (
     cpsat_parameters,
 )
 from wfm.roster.catalog import AgentInfo, Catalog, Group, preference_ok
+from wfm.roster.ledger import Ledger
 from wfm.roster.topup import _site_matrices
 from wfm.scenario import WEEKDAYS, Scenario
 
@@ -85,6 +87,7 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     parts of the objective before and after.
     """
     t0 = time.perf_counter()
+    step_h = scenario.planning.interval_min / 60
     for a in infos:
         shifts.setdefault(a.agent_id, [])
     matrices = _site_matrices(catalog, len(catalog.grid))
@@ -124,11 +127,12 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
 
     while left() > 0.5:
         stats["passes"] += 1
-        cov = _Ledger(agg, dem)
+        cov = Ledger(agg, dem)
         cov.fill(shifts, catalog, groups, infos, best_values)
         improved = 0
         batch: list[tuple[int, Callable[[], None]]] = []  # kept, not yet checked by the LP
-        for g, members in _neighbourhoods(groups, agg, cov, rng):
+        for g, members in _neighbourhoods(groups, agg, cov, rng, shifts, catalog, infos,
+                                           step_h):
             if left() < 0.5:
                 break
             saved, undo = _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov,
@@ -139,8 +143,10 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                 batch.append((g, undo))
             if len(batch) >= CHECK_EVERY:
                 improved += check(batch)
+                cov.commit()
                 batch = []
         improved += check(batch)
+        cov.commit()
         if not improved:
             break
     shifts.clear()
@@ -187,141 +193,37 @@ def soft_goals(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Grou
     return out
 
 
-def _neighbourhoods(groups: list[Group], agg: Aggregate, cov: _Ledger, rng):
-    """(group, agents) to re-roster, groups with most service at stake first; a big
-    group is cut into random parts of about :data:`NEIGHBOURHOOD_AGENTS`."""
-    stake = []
+def _neighbourhoods(groups: list[Group], agg: Aggregate, cov: Ledger, rng, shifts,
+                    catalog: Catalog, infos: list[AgentInfo], step_h: float):
+    """
+    (group, agents) to re-roster; a big group is cut into random parts of about
+    :data:`NEIGHBOURHOOD_AGENTS`. Groups with time to give come first, most first: hours
+    their agents spend on demand already covered, and contract time unused. Those
+    hours are the surest gains (on the demo week the en-only groups, which the service
+    at stake put last, saved 17-54 per neighbourhood against 0-8 for the others). Then
+    the other groups, those with most service at stake first.
+    """
+    over = np.maximum(cov.count - cov.need, 0)
+    spare = np.minimum(cov.serving, over[None]).sum(axis=(1, 2)) * step_h
+    ranked = []
     for g, grp in enumerate(groups):
         pools = agg.group_pools[g]
         if not pools or not grp.members:
             continue
-        value = float(cov.marginal(pools).sum())
-        if value > 0:
-            stake.append((value, g))
+        unused_min = sum(max(infos[i].max_paid_min - sum(
+            catalog.options[k].paid_min for k in shifts[infos[i].agent_id]), 0)
+            for i in grp.members)
+        idle_h = float(spare[g]) + unused_min / 60
+        stake = float(cov.marginal(pools).sum())
+        if stake > 0:
+            ranked.append(((idle_h >= 1.0, idle_h if idle_h >= 1.0 else stake), g))
     out = []
-    for _, g in sorted(stake, reverse=True):
+    for _, g in sorted(ranked, reverse=True):
         members = list(groups[g].members)
         rng.shuffle(members)
         parts = max(1, round(len(members) / NEIGHBOURHOOD_AGENTS))
         out.extend((g, sorted(members[c::parts])) for c in range(parts))
     return out
-
-
-class _Ledger:
-    """
-    The coverage of the roster, kept exactly: every shift's working intervals (its lunch
-    taken out) and the pool it serves in each, so taking a week out and putting it back
-    leaves the counts as they were. Filled from the aggregate LP's solution, its value
-    (weighted shortage) is the LP's; shifts placed later go where they save most, one
-    feasible allocation, so the LP with the same shifts is at most as high.
-    """
-
-    def __init__(self, agg: Aggregate, dem: Demand):
-        self.agg_ref = agg
-        self.pools_of = agg.group_pools
-        self.need = dem.pool_need(agg.need)
-        self.count = np.zeros_like(self.need)
-        self.weights = {(p, int(t)): dem.pool_weights(p, int(t), agg.need)
-                        for p in range(self.need.shape[0])
-                        for t in np.flatnonzero(self.need[p] > 0)}
-        self.entries: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def fill(self, shifts, catalog, groups, infos, values) -> None:
-        """Every shift of the roster, with the LP's lunches and its split of each group's
-        agents over pools (``values``); where the split leaves an agent unplaced, it
-        goes where it saves most, single-pool groups first."""
-        group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}
-        by_option: dict[tuple[int, int], list[str]] = {}
-        for agent, options in shifts.items():
-            for k in options:
-                by_option.setdefault((group_of[agent], k), []).append(agent)
-        lunches = lunch_offsets(self.agg_ref, catalog, values, by_option)
-        # the LP's split of each group's agents over its pools, per interval
-        quota = {key: int(round(values[v])) for key, v in self.agg_ref.y.items()
-                 if values[v] > 0.5}
-        order = sorted(by_option, key=lambda key: (len(self.pools_of[key[0]]), key))
-        for g, k in order:
-            for agent in by_option[(g, k)]:
-                ts = catalog.cover[k]
-                off = lunches.get((agent, k))
-                if off is not None:
-                    ts = np.setdiff1d(ts, catalog.lunch_cover[(k, off)])
-                self.place(agent, k, ts, self.pools_of[g], quota=quota, g=g)
-
-    def add_cost(self, p: int, t: int) -> float:
-        """What one more agent in pool p at t saves."""
-        m = self.need[p, t] - self.count[p, t]
-        return float(self.weights[(p, t)][m - 1]) if m > 0 else 0.0
-
-    def marginal(self, pools) -> np.ndarray:
-        """Per interval, what one more agent of these pools saves."""
-        out = np.zeros(self.need.shape[1])
-        for p in pools:
-            for t in np.flatnonzero(self.need[p] > self.count[p]):
-                out[t] = max(out[t], self.add_cost(p, int(t)))
-        return out
-
-    def gains(self, pools, t: int, limit: int) -> list[float]:
-        """What the first, second, ... agent added at ``t`` saves (decreasing)."""
-        out: list[float] = []
-        for p in pools:
-            m = int(self.need[p, t] - self.count[p, t])
-            if m > 0:
-                out.extend(self.weights[(p, t)][m - 1::-1][:limit].tolist())
-        return sorted(out, reverse=True)[:limit]
-
-    @staticmethod
-    def working(catalog: Catalog, k: int, marginal: np.ndarray) -> np.ndarray:
-        """The intervals option ``k`` works, its lunch where the ``marginal`` value of an
-        agent is least."""
-        o = catalog.options[k]
-        ts = catalog.cover[k]
-        if not o.lunch_offsets_min:
-            return ts
-        off = min(o.lunch_offsets_min,
-                  key=lambda off: marginal[catalog.lunch_cover[(k, off)]].sum())
-        return np.setdiff1d(ts, catalog.lunch_cover[(k, off)])
-
-    def place(self, agent: str, k: int, ts: np.ndarray, pools, *, quota=None,
-              g: int | None = None) -> None:
-        """Agent ``agent`` works ``ts`` on option ``k``: each interval in the pool the
-        ``quota`` of group ``g`` still has room in (the LP's split), else where it saves
-        most."""
-        chosen = np.empty(len(ts), dtype=int)
-        for j, t in enumerate(ts):
-            t = int(t)
-            p = None
-            if quota is not None and len(pools) > 1:
-                p = next((p for p in pools if quota.get((g, p, t), 0) > 0), None)
-                if p is not None:
-                    quota[(g, p, t)] -= 1
-            if p is None:
-                p = max(pools, key=lambda p: self.add_cost(p, t)) if pools else -1
-            chosen[j] = p
-            if p >= 0:
-                self.count[p, t] += 1
-        self.entries[(agent, k)] = (np.asarray(ts), chosen)
-
-    def take(self, agent: str, k: int) -> None:
-        ts, chosen = self.entries.pop((agent, k))
-        keep = chosen >= 0
-        np.subtract.at(self.count, (chosen[keep], ts[keep]), 1)
-
-    def snapshot(self, keys):
-        return self.count.copy(), {key: self.entries[key] for key in keys}
-
-    def restore(self, snap) -> None:
-        self.count, entries = snap[0], snap[1]
-        self.entries.update(entries)
-
-    def value(self) -> float:
-        """Weighted shortage of the roster as allocated here."""
-        total = 0.0
-        for (p, t), w in self.weights.items():
-            m = self.need[p, t] - self.count[p, t]
-            if m > 0:
-                total += float(w[:m].sum())
-        return total
 
 
 def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, history,
@@ -424,12 +326,11 @@ def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, 
         new = [k for k in by_agent[i] if solver.value(z[(i, k)])]
         shifts[infos[i].agent_id] = new
         for k in new:
-            cov.place(infos[i].agent_id, k, working[k], pools)
+            cov.place(infos[i].agent_id, k, working[k], g)
             placed.append((infos[i].agent_id, k))
 
     def undo() -> None:
-        for key in placed:
-            cov.entries.pop(key, None)
+        cov.forget(placed)
         cov.restore(snap)
         for i in members:
             shifts[infos[i].agent_id] = list(old[i])
