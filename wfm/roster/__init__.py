@@ -333,16 +333,11 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     realised = _realised(shifts, groups, infos)
     current = fixed_shift_solution(agg, compiled, realised).x
     stages["assigned"] = float(compiled.c @ current)
-    missing = np.zeros((len(dem.pools), len(catalog.grid)))
-    for (p, t), steps in agg.short.items():
-        missing[p, t] = round(sum(current[v] for v in steps))
-    added = top_up(shifts, catalog, groups, infos, agg, dem, scenario, history, missing,
+    added = top_up(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
                    time_budget_s=max(clock.left(0.2), 3.0))
     current = fixed_shift_solution(agg, compiled, _realised(shifts, groups, infos)).x
-    for (p, t), steps in agg.short.items():
-        missing[p, t] = round(sum(current[v] for v in steps))
     reserve = max(6.0, 0.05 * clock.limit)  # balancing, allocation and the report
-    swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, missing,
+    swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
                       time_budget_s=max(clock.left() - reserve, 3.0))
     note(f"topped up ({added} shifts added, {swapped} swapped)", 85)
     # large-neighbourhood search with the time the swaps leave (they stop when no single

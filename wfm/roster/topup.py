@@ -19,6 +19,7 @@ from scipy import sparse
 from wfm.roster.aggregate import Aggregate, Demand
 from wfm.roster.assign import History, _fits, _minutes
 from wfm.roster.catalog import AgentInfo, Catalog, Group
+from wfm.roster.ledger import Ledger
 from wfm.scenario import Scenario
 
 
@@ -57,34 +58,26 @@ def _site_matrices(catalog: Catalog, n_t: int) -> dict:
 
 def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
            infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
-           history: History, missing: np.ndarray, *, time_budget_s: float) -> int:
+           history: History, values: np.ndarray, *, time_budget_s: float) -> int:
     """
-    Add shifts in place (see the module docstring). ``missing[p, t]`` is the pool
-    shortage of the current roster (from the aggregate LP with the shifts fixed).
-    Returns the number of shifts added.
+    Add shifts in place (see the module docstring). ``values`` is the aggregate LP's
+    solution with the current shifts fixed (its lunches and split over queues start the
+    coverage :class:`~wfm.roster.ledger.Ledger`, so a shift on a covered queue counts
+    what the multilingual agent it frees buys elsewhere). Returns the shifts added.
     """
     t0 = time.perf_counter()
     rules = scenario.roster.rules
     rest_min = rules.min_rest_h * 60
     w0 = scenario.planning.start_utc
     over_per_min = scenario.roster.weights.over_coverage / 60.0
-    n_p, n_t = missing.shape
-    need = agg.need
-    weights = {(p, t): dem.pool_weights(p, t, need) for p in range(n_p)
-               for t in np.flatnonzero(missing[p] > 0)}
-    missing = missing.astype(int).copy()
-    marg = np.zeros((n_p, n_t))
-    for (p, t), w in weights.items():
-        marg[p, t] = w[missing[p, t] - 1]
-
     by_agent = {infos[i].agent_id: i for i in range(len(infos))}
+    for a in infos:
+        shifts.setdefault(a.agent_id, [])
+    cov = Ledger(agg, dem)
+    cov.fill(shifts, catalog, groups, infos, values)
     states = {agent: _state(infos[by_agent[agent]], options, catalog, history, w0)
               for agent, options in shifts.items()}
-    for a in infos:
-        if a.agent_id not in states:
-            shifts[a.agent_id] = []
-            states[a.agent_id] = _state(a, [], catalog, history, w0)
-    matrices = _site_matrices(catalog, n_t)
+    matrices = _site_matrices(catalog, cov.need.shape[1])
     added = 0
     while time.perf_counter() - t0 < time_budget_s:
         best = None
@@ -95,7 +88,7 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                            and states[infos[i].agent_id]["paid"] < infos[i].max_paid_min]
             if not pools or not open_agents:
                 continue
-            mg = marg[pools].max(axis=0)
+            mg = cov.marginal(pools)
             if mg.max() <= 0:
                 continue
             ks, matrix, _ = matrices[grp.site]
@@ -116,11 +109,11 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                           if _fits(a, states[a.agent_id], o, start, end, rules, rest_min)]
                 if takers:
                     a = min(takers, key=lambda a: states[a.agent_id]["paid"] - a.min_paid_min)
-                    best = (gain, g, k, a)
+                    best = (gain, g, k, a, mg)
                     break
         if best is None:
             break
-        _, g, k, a = best
+        _, g, k, a, mg = best
         o = catalog.options[k]
         s = states[a.agent_id]
         start, end = _minutes(o.start_utc, w0), _minutes(o.end_utc, w0)
@@ -130,87 +123,21 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
         s["dates"].add(o.date)
         s["spans"].append((start, end))
         shifts[a.agent_id].append(k)
+        cov.place(a.agent_id, k, Ledger.working(catalog, k, mg), g)
         added += 1
-        pools = agg.group_pools[g]
-        lunch_ts = set()
-        if o.lunch_offsets_min:
-            off = min(o.lunch_offsets_min,
-                      key=lambda off: marg[pools][:, catalog.lunch_cover[(k, off)]].max(
-                          axis=0).sum())
-            lunch_ts = set(catalog.lunch_cover[(k, off)].tolist())
-        for t in catalog.cover[k]:
-            if t in lunch_ts:
-                continue
-            p = max(pools, key=lambda p: marg[p, t])
-            if missing[p, t] > 0:
-                missing[p, t] -= 1
-                w = weights[(p, int(t))]
-                marg[p, t] = w[missing[p, t] - 1] if missing[p, t] > 0 else 0.0
     return added
-
-
-class _Coverage:
-    """Pool shortage of the roster and the marginal weights to add or remove an agent."""
-
-    def __init__(self, agg: Aggregate, dem: Demand, missing: np.ndarray):
-        self.agg = agg
-        self.need = dem.pool_need(agg.need)
-        self.missing = missing.astype(int).copy()
-        n_p, n_t = self.missing.shape
-        self.weights = {(p, t): dem.pool_weights(p, t, agg.need) for p in range(n_p)
-                        for t in np.flatnonzero(self.need[p] > 0)}
-
-    def add_cost(self, p: int, t: int) -> float:
-        """What one more agent in pool p at t saves."""
-        m = self.missing[p, t]
-        return float(self.weights[(p, t)][m - 1]) if m > 0 else 0.0
-
-    def remove_cost(self, p: int, t: int) -> float:
-        """What one agent fewer in pool p at t costs (inf when nobody covers it)."""
-        m, n = self.missing[p, t], self.need[p, t]
-        if m >= n:
-            return np.inf
-        return float(self.weights[(p, t)][m])
-
-    def add(self, pools, ts) -> None:
-        for t in ts:
-            p = max(pools, key=lambda p: self.add_cost(p, t))
-            if self.missing[p, t] > 0:
-                self.missing[p, t] -= 1
-
-    def remove(self, pools, ts) -> float:
-        cost = 0.0
-        for t in ts:
-            costs = [(self.remove_cost(p, t), p) for p in pools]
-            c, p = min(costs)
-            if np.isfinite(c):
-                self.missing[p, t] += 1
-                cost += c
-        return cost
-
-    def gain(self, pools, ts) -> float:
-        return sum(max(self.add_cost(p, t) for p in pools) for t in ts)
-
-
-def _working(catalog: Catalog, k: int, cov: _Coverage, pools) -> np.ndarray:
-    """Intervals a shift works, its lunch where it costs least."""
-    o = catalog.options[k]
-    ts = catalog.cover[k]
-    if o.lunch_offsets_min:
-        off = min(o.lunch_offsets_min,
-                  key=lambda off: cov.gain(pools, catalog.lunch_cover[(k, off)]))
-        ts = np.setdiff1d(ts, catalog.lunch_cover[(k, off)])
-    return ts
 
 
 def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
-            history: History, missing: np.ndarray, *, time_budget_s: float) -> int:
+            history: History, values: np.ndarray, *, time_budget_s: float) -> int:
     """
     Swap an agent's shift for a better one (any shift of the site on the same date or on
-    a date the agent is free) when the shortage it saves exceeds the shortage it causes
-    and the paid time it adds, under every individual rule. Candidates are ranked by a
-    vectorised estimate (coverage matrix times the marginal weights), the best few are
+    a date the agent is free) when the service it buys exceeds what the old one bought
+    and the paid time it adds, under every individual rule. Coverage is kept in a
+    :class:`~wfm.roster.ledger.Ledger` started from ``values`` (the aggregate LP's
+    solution with the shifts fixed), hand-overs included. Candidates are ranked by a
+    vectorised estimate (coverage matrix times the marginal values), the best few are
     checked exactly. Returns the swaps made.
     """
     t0 = time.perf_counter()
@@ -218,19 +145,11 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     rest_min = rules.min_rest_h * 60
     w0 = scenario.planning.start_utc
     over_per_min = scenario.roster.weights.over_coverage / 60.0
-    cov = _Coverage(agg, dem, missing)
-    n_t = missing.shape[1]
+    cov = Ledger(agg, dem)
+    cov.fill(shifts, catalog, groups, infos, values)
     group_of = {infos[i].agent_id: g for g, grp in enumerate(groups) for i in grp.members}
     info = {a.agent_id: a for a in infos}
-    matrices = _site_matrices(catalog, n_t)
-
-    def marginal(pools) -> np.ndarray:
-        out = np.zeros(n_t)
-        for p in pools:
-            m = cov.missing[p]
-            for t in np.flatnonzero(m > 0):
-                out[t] = max(out[t], cov.weights[(p, int(t))][m[t] - 1])
-        return out
+    matrices = _site_matrices(catalog, cov.need.shape[1])
 
     swaps = 0
     improved = True
@@ -240,17 +159,19 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             if time.perf_counter() - t0 >= time_budget_s:
                 break
             a = info[agent]
-            pools = agg.group_pools[group_of[agent]]
-            if not pools:
+            g = group_of[agent]
+            if not agg.group_pools[g]:
                 continue
             ks, matrix, paid = matrices[a.site]
             for k in list(shifts[agent]):
                 o = catalog.options[k]
                 rest = [x for x in shifts[agent] if x != k]
                 state = _state(a, rest, catalog, history, w0)
-                ts_old = _working(catalog, k, cov, pools)
-                loss = cov.remove(pools, ts_old)
-                estimate = matrix @ marginal(pools) - over_per_min * (paid - o.paid_min) - loss
+                ts_old = cov.entries[(agent, k)][0]
+                cov.take(agent, k)
+                mg = cov.marginal(agg.group_pools[g])
+                loss = float(mg[ts_old].sum())  # what putting it back would buy
+                estimate = matrix @ mg - over_per_min * (paid - o.paid_min) - loss
                 best, best_value = None, 0.0
                 checked = 0
                 for r in np.argsort(-estimate):
@@ -266,15 +187,14 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                     if not _fits(a, state, o2, start, end, rules, rest_min):
                         continue
                     checked += 1
-                    ts_new = _working(catalog, k2, cov, pools)
-                    value = (cov.gain(pools, ts_new) - loss
+                    value = (float(mg[Ledger.working(catalog, k2, mg)].sum()) - loss
                              - over_per_min * (o2.paid_min - o.paid_min))
                     if value > best_value + 1e-9:
                         best, best_value = k2, value
                 if best is None:
-                    cov.add(pools, ts_old)  # keep the shift
+                    cov.place(agent, k, ts_old, g)  # keep the shift
                     continue
-                cov.add(pools, _working(catalog, best, cov, pools))
+                cov.place(agent, best, Ledger.working(catalog, best, mg), g)
                 shifts[agent] = rest + [best]
                 swaps += 1
                 improved = True
