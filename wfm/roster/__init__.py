@@ -11,9 +11,9 @@ model does not scale to hundreds of agents on two cores):
    queues, with the rules in aggregate form. Its LP relaxation (HiGHS interior point)
    is solved first: its optimum is the **lower bound** the report compares against.
 2. **Dive** (:mod:`wfm.roster.dive`): the LP is rounded a little at a time, re-solving
-   it in between; when few fractional counts remain, HiGHS' MIP finishes them within
-   the time left (measured: CP-SAT could not improve the LP-rounded starting point of
-   this large covering model, the LP-based MIP search could).
+   it in between (measured: CP-SAT could not improve the LP-rounded starting point of
+   this large covering model; HiGHS' MIP on the last ~300 fractional counts found good
+   points only after 37 s, at 15-25 s it was worse than the dive).
 3. **Assignment** (:mod:`wfm.roster.assign`): one CP-SAT model per site hands the
    counts to agents under the exact individual rules (rest in real time across DST and
    the previous week, consecutive days, days off, contract minutes, nights, availability)
@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from wfm import schema
 from wfm.errors import InputError
@@ -120,25 +119,6 @@ def unservable_demand(requirement: pd.DataFrame, agents: pd.DataFrame,
         lines.append(f"queue {q.name}: {len(missing)} interval(s) ({hours:g} h) from "
                      f"{first:%a %Y-%m-%d %H:%M} UTC with demand that no agent can serve: {who}")
     return lines
-
-
-def _milp_finish(agg, compiled, snapshot, time_limit_s):
-    """HiGHS MIP on the counts still fractional after the dive (the rest fixed)."""
-    lb, ub, xv, frac = snapshot["lb"], snapshot["ub"], snapshot["xv"], snapshot["frac"]
-    integrality = np.zeros(agg.lm.n_vars)
-    integrality[xv[frac]] = 1
-    constraints = []
-    if compiled.a_ub is not None:
-        constraints.append(LinearConstraint(compiled.a_ub, -np.inf, compiled.b_ub))
-    if compiled.a_eq is not None:
-        constraints.append(LinearConstraint(compiled.a_eq, compiled.b_eq, compiled.b_eq))
-    result = milp(compiled.c, constraints=constraints, bounds=Bounds(lb, ub),
-                  integrality=integrality,
-                  options={"time_limit": max(time_limit_s, 1.0), "mip_rel_gap": 0.002})
-    if result.x is None:
-        return None
-    counts = np.round(result.x[xv])
-    return {key: int(c) for key, c in zip(list(agg.x), counts, strict=True) if c > 0}
 
 
 def _carry_in(previous_roster, agents, catalog, groups, infos, dem, scenario):
@@ -264,23 +244,11 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     bound = lp.objective
     note("LP relaxation", 20, bound=bound)
 
-    # 2. dive to whole counts, then the MIP end-game
-    snapshot: dict = {}
-    dive_budget = clock.left(0.25)
+    # 2. dive to whole counts
     # the rounding keeps the rest rows: whole counts must be rest-feasible for agents
     with_rest = agg.lm.compile()
-    result = dive(agg, catalog, lp.x, time_budget_s=dive_budget, compiled=with_rest,
-                  stop_at=250, snapshot=snapshot,
-                  report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound))
-    if result is None:
-        counts = _milp_finish(agg, with_rest, snapshot,
-                              min(max(clock.left(0.4), 20.0), 60.0))
-        if counts is None:  # no MIP solution in time: finish the dive from where it was
-            result = dive(agg, catalog, snapshot["x"], time_budget_s=max(clock.left(0.2), 10.0),
-                          compiled=with_rest)
-            counts = result.x
-    else:
-        counts = result.x
+    counts = dive(agg, catalog, lp.x, time_budget_s=clock.left(0.25), compiled=with_rest,
+                  report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound)).x
     timings = {"lp relaxation": round(lp.seconds, 2), "until whole counts": None}
     stages = {"lp_bound": bound}
     stages["whole_counts"] = float(compiled.c @ fixed_shift_solution(agg, compiled, counts).x)

@@ -1,0 +1,66 @@
+"""The dive from the aggregate LP to whole shift counts: whole, within every row of the
+aggregate (rest included), and not below the LP it starts from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.roster_world import requirement, small_agents, small_scenario
+from wfm.roster import aggregate as aggregate_mod
+from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+from wfm.roster.dive import _packing_rows, _round_batch, dive
+
+
+@pytest.fixture(scope="module")
+def model():
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=6, n_boston=5).assign(night_ok=True)
+    req = requirement(scenario, {("en", "voice"): 5, ("de", "voice"): 3},
+                      {"en": "America/New_York", "de": "Europe/Berlin"})
+    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    dem = aggregate_mod.demand(req, catalog, scenario, infos)
+    agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
+    return agg, catalog
+
+
+def test_the_dive_ends_with_whole_counts_that_keep_every_row(model):
+    agg, catalog = model
+    compiled = agg.lm.compile()  # rest rows included
+    lp = compiled.solve(np.asarray(agg.lm.lb, float), np.asarray(agg.lm.ub, float), 60)
+    assert lp.ok
+    result = dive(agg, catalog, lp.x, time_budget_s=30, compiled=compiled)
+    assert result.x and all(isinstance(n, int) and n > 0 for n in result.x.values())
+    # the counts, lunches and allocation it returns satisfy every row of the aggregate
+    x = result.values
+    for v, key in ((agg.x[key], key) for key in agg.x):
+        assert x[v] == pytest.approx(result.x.get(key, 0), abs=1e-6)
+    for idx, coef, lo, hi in agg.lm.rows:
+        value = float(np.dot(coef, x[idx]))
+        assert lo - 1e-6 <= value <= hi + 1e-6
+    assert result.objective >= lp.objective - 1e-6
+    assert result.trace[-1][1] == 0  # no fractional count left
+
+
+def test_a_rounding_batch_never_rounds_past_a_cap(model):
+    agg, _ = model
+    caps = _packing_rows(agg)
+    rows_of: dict = {}
+    for r, (idx, coef, _) in enumerate(caps):
+        for i, c in zip(idx, coef, strict=True):
+            rows_of.setdefault(int(i), []).append(("cap", r, float(c)))
+    xv = np.array(list(agg.x.values()))
+    rng = np.random.default_rng(0)
+    lb, ub = np.asarray(agg.lm.lb, float), np.asarray(agg.lm.ub, float)
+    for _ in range(20):
+        frac = rng.uniform(0.01, 0.99, len(xv))
+        floor = np.zeros(len(xv))
+        order = np.argsort(-frac)
+        new_lb, new_ub = _round_batch(order, len(xv), frac, floor, xv, lb, ub, caps, rows_of)
+        for idx, coef, hi in caps:
+            assert float(np.dot(coef, new_lb[idx])) <= hi + 1e-9
+        up = new_lb[xv] > 0
+        assert (frac[up] >= 0.35).all()  # only decided counts go up ...
+        assert (new_ub[xv][~up] == 0).all()  # ... every other one is fixed at its floor
