@@ -247,11 +247,12 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     # 2. dive to whole counts
     # the rounding keeps the rest rows: whole counts must be rest-feasible for agents
     with_rest = agg.lm.compile()
-    counts = dive(agg, catalog, lp.x, time_budget_s=clock.left(0.25), compiled=with_rest,
-                  report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound)).x
+    rounded = dive(agg, catalog, lp.x, time_budget_s=clock.left(0.25), compiled=with_rest,
+                   report=lambda s, n, o: note(f"rounding ({n} fractional)", 30, o, bound))
+    counts = rounded.x
     timings = {"lp relaxation": round(lp.seconds, 2), "until whole counts": None}
     stages = {"lp_bound": bound}
-    stages["whole_counts"] = float(compiled.c @ fixed_shift_solution(agg, compiled, counts).x)
+    stages["whole_counts"] = rounded.objective  # its lunches rounded too
     note("whole shift counts", 50, stages["whole_counts"], bound)
     timings["until whole counts"] = round(clock.elapsed, 2)
 

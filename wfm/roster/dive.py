@@ -40,6 +40,9 @@ PACKING = ("day[", "night_day[", "nights[", "days[", "paid[")
 #: share of the fractional counts rounded (up, or down) at each step, and past the budget
 ROUND_SHARE = 0.15
 HURRY_SHARE = 0.5
+#: this few fractional counts are rounded in one step (measured on the demo week: the
+#: same whole counts as step by step, 7.6 s sooner; at 50 the counts cost 0.4 % more)
+ROUND_ALL_AT = 20
 #: a fraction from which a count is rounded up; below it, down
 ROUND_UP_AT = 0.35
 #: past its budget the dive rounds in big batches; past this much more, it rounds the
@@ -131,7 +134,8 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
         share = HURRY_SHARE if elapsed > time_budget_s else ROUND_SHARE
         order = np.flatnonzero(fractional)
         order = order[np.argsort(-frac[order], kind="stable")]
-        n = max(1, int(np.ceil(share * len(order))))
+        n = len(order) if len(order) <= ROUND_ALL_AT else max(
+            1, int(np.ceil(share * len(order))))
         while True:
             lb_try, ub_try = _round_batch(order, n, frac, floor, xv, lb, ub, caps, rows_of)
             iterations += 1
