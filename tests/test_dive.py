@@ -9,7 +9,7 @@ import pytest
 from tests.roster_world import requirement, small_agents, small_scenario
 from wfm.roster import aggregate as aggregate_mod
 from wfm.roster.catalog import agent_infos, build_catalog, make_groups
-from wfm.roster.dive import _packing_rows, _round_batch, dive
+from wfm.roster.dive import _cap_index, _packing_rows, _round_batch, dive
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +47,7 @@ def test_the_dive_ends_with_whole_counts_that_keep_every_row(model):
 def test_a_rounding_batch_never_rounds_past_a_cap(model):
     agg, _ = model
     caps = _packing_rows(agg)
-    rows_of: dict = {}
-    for r, (idx, coef, _) in enumerate(caps):
-        for i, c in zip(idx, coef, strict=True):
-            rows_of.setdefault(int(i), []).append(("cap", r, float(c)))
+    rows_of = _cap_index(caps)
     xv = np.array(list(agg.x.values()))
     rng = np.random.default_rng(0)
     lb, ub = np.asarray(agg.lm.lb, float), np.asarray(agg.lm.ub, float)

@@ -94,10 +94,7 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
             for off in catalog.options[k].lunch_offsets_min:
                 ub[agg.lunch[(g, k, off)]] = 0
     caps = _packing_rows(agg)
-    rows_of: dict[int, list[tuple[str, int, float]]] = {}
-    for r, (idx, coef, _) in enumerate(caps):
-        for i, c in zip(idx, coef, strict=True):
-            rows_of.setdefault(int(i), []).append(("cap", r, float(c)))
+    rows_of = _cap_index(caps)
 
     # the relaxation may have been solved without the rest rows: re-solve with them on
     # the options it uses, so the dive starts from a point that keeps them
@@ -180,6 +177,25 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
                       time.perf_counter() - t0, trace)
 
 
+def _cap_index(caps) -> dict[int, list[tuple[int, float]]]:
+    """Per count variable, the caps it is in: (row in ``caps``, coefficient)."""
+    index: dict[int, list[tuple[int, float]]] = {}
+    for r, (idx, coef, _) in enumerate(caps):
+        for i, c in zip(idx, coef, strict=True):
+            index.setdefault(int(i), []).append((r, float(c)))
+    return index
+
+
+def _take_cap(v: int, cap_used: np.ndarray, caps, rows_of) -> bool:
+    """One more of count ``v`` if every cap it is in has room (booked in ``cap_used``)."""
+    rows = rows_of.get(v, [])
+    if any(cap_used[r] + c > caps[r][2] + 1e-9 for r, c in rows):
+        return False
+    for r, c in rows:
+        cap_used[r] += c
+    return True
+
+
 def _round_batch(order, n, frac, floor, xv, lb, ub, caps, rows_of):
     """New bounds: the ``n`` most decided fractional counts (``order``: largest fraction
     first) rounded up when their fraction reaches :data:`ROUND_UP_AT` and no per-group
@@ -189,12 +205,8 @@ def _round_batch(order, n, frac, floor, xv, lb, ub, caps, rows_of):
     cap_used = np.array([float((c * lb[i]).sum()) for i, c, _ in caps])
     for j in order[:n]:
         v = int(xv[j])
-        if frac[j] >= ROUND_UP_AT and all(cap_used[r] + c <= caps[r][2] + 1e-9
-                                          for kind, r, c in rows_of.get(v, []) if kind == "cap"):
+        if frac[j] >= ROUND_UP_AT and _take_cap(v, cap_used, caps, rows_of):
             lb[v] = floor[j] + 1
-            for kind, r, c in rows_of.get(v, []):
-                if kind == "cap":
-                    cap_used[r] += c
         else:
             ub[v] = floor[j]
     for j in order[::-1][:n]:
@@ -226,12 +238,8 @@ def _finish_cumulative(x, xv, keys, catalog, lb, ub, caps, rows_of) -> None:
         for _ in range(extra):
             if base + add + 1 > ub[v] + 1e-9:
                 break
-            if all(cap_used[r] + c <= caps[r][2] + 1e-9
-                   for kind, r, c in rows_of.get(v, []) if kind == "cap"):
+            if _take_cap(v, cap_used, caps, rows_of):
                 add += 1
-                for kind, r, c in rows_of.get(v, []):
-                    if kind == "cap":
-                        cap_used[r] += c
         prev += add
         x[v] = base + add
         lb[v] = ub[v] = base + add
