@@ -57,18 +57,20 @@ class Ledger:
         self.next = np.zeros(self.need.shape)
         self._refresh_all()
 
+    def _step(self, p: int, t: int, extra: int = 0) -> float:
+        """What one more agent in pool p at t saves, ``extra`` agents already added."""
+        w = self.weights.get((p, t))
+        m = int(self.need[p, t] - self.count[p, t]) - extra
+        return float(w[m - 1]) if w is not None and m > 0 else 0.0
+
     def _refresh_all(self) -> None:
         self.next[:] = 0.0
-        for (p, t), w in self.weights.items():
-            m = self.need[p, t] - self.count[p, t]
-            if m > 0:
-                self.next[p, t] = w[m - 1]
+        for p, t in self.weights:
+            self.next[p, t] = self._step(p, t)
 
     def _bump(self, p: int, t: int, delta: int) -> None:
         self.count[p, t] += delta
-        w = self.weights.get((p, t))
-        m = self.need[p, t] - self.count[p, t]
-        self.next[p, t] = float(w[m - 1]) if w is not None and m > 0 else 0.0
+        self.next[p, t] = self._step(p, t)
 
     def fill(self, shifts, catalog, groups, infos, values) -> None:
         """Every shift of the roster, with the LP's lunches and its split of each group's
@@ -117,22 +119,16 @@ class Ledger:
         tentative changes to the counts and to who serves where."""
         best = (0.0, None, None)
         for p in pools:
-            m = int(self.need[p, t] - self.count[p, t]) - extra.get(p, 0)
-            if m > 0 and (p, t) in self.weights:
-                v = float(self.weights[(p, t)][m - 1])
-                if v > best[0]:
-                    best = (v, p, None)
+            v = self._step(p, t, extra.get(p, 0))
+            if v > best[0]:
+                best = (v, p, None)
             for h in self.multi:
                 if self.serving[h, p, t] + moved.get((h, p), 0) <= 0:
                     continue
                 for q in self.pools_of[h]:
-                    if q == p or (q, t) not in self.weights:
-                        continue
-                    m = int(self.need[q, t] - self.count[q, t]) - extra.get(q, 0)
-                    if m > 0:
-                        v = float(self.weights[(q, t)][m - 1])
-                        if v > best[0]:
-                            best = (v, p, (h, p, q))
+                    v = self._step(q, t, extra.get(q, 0)) if q != p else 0.0
+                    if v > best[0]:
+                        best = (v, p, (h, p, q))
         return best
 
     def gains(self, pools, t: int, limit: int) -> list[float]:
