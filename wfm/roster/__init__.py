@@ -299,12 +299,15 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
 
     # 4. local search: agents with contract time left take shifts that cover shortage,
     #    and any agent swaps a shift for a better one when that saves service
-    realised = _realised(shifts, groups, infos)
-    current = fixed_shift_solution(agg, compiled, realised).x
-    stages["assigned"] = float(compiled.c @ current)
+    def evaluate(roster: dict[str, list[int]]) -> tuple[float, np.ndarray]:
+        """The roster's objective and the aggregate LP's solution with its shifts fixed."""
+        x = fixed_shift_solution(agg, compiled, _realised(roster, groups, infos)).x
+        return float(compiled.c @ x), x
+
+    stages["assigned"], current = evaluate(shifts)
     added = top_up(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
                    time_budget_s=max(clock.left(0.2), 3.0))
-    current = fixed_shift_solution(agg, compiled, _realised(shifts, groups, infos)).x
+    _, current = evaluate(shifts)
     reserve = max(6.0, 0.05 * clock.limit)  # balancing, allocation and the report
     swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
                       time_budget_s=max(clock.left() - reserve, 3.0))
@@ -312,10 +315,6 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     # large-neighbourhood search with the time the swaps leave (they stop when no single
     # swap pays: about 10 s on the demo week; on 1,000 agents, with only half the time
     # left to the swaps, the week ended at a 12.9 % gap instead of 10.3-10.5 %)
-    def evaluate(roster: dict[str, list[int]]) -> tuple[float, np.ndarray]:
-        x = fixed_shift_solution(agg, compiled, _realised(roster, groups, infos)).x
-        return float(compiled.c @ x), x
-
     search = improve(shifts, catalog, groups, infos, agg, dem, scenario, history, evaluate,
                      time_budget_s=max(clock.left() - reserve, 1.0),
                      report=lambda label: note(label, 88))
@@ -335,9 +334,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     for agent, options in shifts.items():
         for k in options:
             by_option.setdefault((group_of[agent], k), []).append(agent)
-    realised = _realised(shifts, groups, infos)
-    values = fixed_shift_solution(agg, compiled, realised).x
-    objective = float(compiled.c @ values)
+    objective, values = evaluate(shifts)
     stages["final"] = objective
     lunches = lunch_offsets(agg, catalog, values, by_option)
     allocation = allocate(agg, dem, catalog, groups, infos, values, shifts, lunches, carry)
