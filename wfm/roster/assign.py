@@ -118,23 +118,19 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
     aggregate's counts as far as the agents' weeks allow (see the module docstring).
     ``hint_shifts`` replaces the greedy starting point; ``all_options`` opens every shift
     of the site to the agents (used when the counts' options leave an agent stuck).
+
+    Two stages: the counts alone first (hard rules, missing and extra shifts), which
+    CP-SAT closes fast; then, with the time left, fairness and preferences on top,
+    hinted with the first stage's weeks and never missing more of the counts. Measured
+    on the demo week: with every goal in one model, 36 s left 244-304 paid hours of the
+    counts unassigned (146 h after 105 s); the counts alone reach 152 h in 21 s.
     """
     t0 = time.perf_counter()
     grp = groups[g]
     site = grp.site
     rules = scenario.roster.rules
-    weights = scenario.roster.weights
     w0 = scenario.planning.start_utc
     rest_min = rules.min_rest_h * 60
-    dates = catalog.dates(site)
-    model = cp_model.CpModel()
-    z: dict[tuple[int, int], cp_model.IntVar] = {}
-    by_agent: dict[int, list[int]] = {}
-    penalty_vars: dict[str, list[tuple[cp_model.LinearExprT, int]]] = {
-        "missing shifts": [], "extra shifts": [], "night spread": [],
-        "weekend spread": [], "preferences": [], "split days off": [],
-    }
-
     core = {k for (gg, k), n in counts.items() if gg == g and n > 0}
     patterns = {(catalog.options[k].template, catalog.options[k].start_minute_local)
                 for k in core}
@@ -143,45 +139,21 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
                            catalog.options[k].start_minute_local) in patterns}
     if all_options:
         pattern_options = set(catalog.by_site[site])
+    by_agent: dict[int, list[int]] = {}
     for i in grp.members:
-        a = infos[i]
-        hinted = set((hint_shifts or {}).get(a.agent_id, []))
-        options = _candidates(catalog, a, core | hinted, history, w0, rest_min,
-                              pattern_options)
-        by_agent[i] = options
-        for k in options:
-            z[(i, k)] = model.new_bool_var(f"z[{a.agent_id},{k}]")
-
-    # keep the aggregate's counts: a missing shift costs much, an extra one little
-    for k in sorted({k for options in by_agent.values() for k in options}):
-        n_k = sum(z[(i, k)] for i in grp.members if (i, k) in z)
-        target = counts.get((g, k), 0)
-        hours = catalog.options[k].paid_min / 60.0
-        miss = model.new_int_var(0, target, f"miss[{k}]")
-        extra = model.new_int_var(0, grp.size, f"extra[{k}]")
-        model.add(n_k + miss - extra == target)
-        penalty_vars["missing shifts"].append((miss, int(round(MISS_PER_H * hours * SCALE))))
-        penalty_vars["extra shifts"].append((extra, int(round(EXTRA_PER_H * hours * SCALE))))
-
-    for i, options in by_agent.items():
-        add_agent_rules(model, infos[i], [z[(i, k)] for k in options], options, catalog,
-                        dates, scenario, history, penalty_vars)
-    add_spread_terms(model, grp.members, infos, by_agent, z, catalog, weights, penalty_vars)
-
-    terms = [(e, w) for group_terms in penalty_vars.values() for e, w in group_terms if w]
-    model.minimize(sum(w * e for e, w in terms))
+        hinted = set((hint_shifts or {}).get(infos[i].agent_id, []))
+        by_agent[i] = _candidates(catalog, infos[i], core | hinted, history, w0, rest_min,
+                                  pattern_options)
     if hint_shifts is not None:
         hint = {(i, k): 1 for i in grp.members for k in hint_shifts.get(infos[i].agent_id, [])}
     else:
         hint = _greedy_hint(catalog, groups, infos, [g], by_agent, counts, rules, history, w0)
-    for key, var in z.items():
-        model.add_hint(var, hint.get(key, 0))
-
-    solver = cpsat_parameters(cp_model.CpSolver(), time_limit_s=time_limit_s,
-                              num_workers=num_workers, random_seed=scenario.roster.random_seed)
     callback = ProgressCallback(report)
-    status = solver.solve(model, callback)
-    name = solver.status_name(status)
+
+    first = _CountsModel(g, catalog, grp, infos, counts, scenario, history, by_agent,
+                         soft=False)
+    status, solver = first.solve(hint, time_limit_s * FIRST_STAGE_SHARE, num_workers,
+                                 callback)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         # no solution in time: the greedy start, when it keeps every contract minimum
         shifts = {infos[i].agent_id: [k for k in options if hint.get((i, k))]
@@ -191,16 +163,89 @@ def assign_group(g: int, catalog: Catalog, groups: list[Group], infos: list[Agen
         if status == cp_model.UNKNOWN and paid_ok and hint_shifts is None:
             return SiteAssignment(shifts, "GREEDY", float("nan"), float("nan"),
                                   time.perf_counter() - t0, {}, callback.trace)
-        return SiteAssignment({}, name, float("nan"), float("nan"), time.perf_counter() - t0,
-                              {}, callback.trace)
-    shifts = {infos[i].agent_id: [k for k in options if solver.value(z[(i, k)])]
-              for i, options in by_agent.items()}
-    penalties = {label: sum(solver.value(e) * w for e, w in group_terms) / SCALE
-                 for label, group_terms in penalty_vars.items()}
-    return SiteAssignment(shifts, name, solver.objective_value / SCALE,
-                          solver.best_objective_bound / SCALE, time.perf_counter() - t0,
-                          penalties, callback.trace)
+        return SiteAssignment({}, solver.status_name(status), float("nan"), float("nan"),
+                              time.perf_counter() - t0, {}, callback.trace)
+    best = first.read(solver, status)
+    missing = solver.value(first.missing)
+    left = min(time_limit_s - (time.perf_counter() - t0), SECOND_STAGE_SHARE * time_limit_s)
+    if left > 0.2:
+        second = _CountsModel(g, catalog, grp, infos, counts, scenario, history, by_agent,
+                              soft=True)
+        second.model.add(second.missing <= missing)
+        status2, solver2 = second.solve({key: int(solver.value(v))
+                                         for key, v in first.z.items()},
+                                        left, num_workers, callback)
+        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            best = second.read(solver2, status2)
+            # proven only when both stages are: the counts first, then the rest
+            if status != cp_model.OPTIMAL and status2 == cp_model.OPTIMAL:
+                best.status = "FEASIBLE"
+    best.seconds = time.perf_counter() - t0
+    best.trace = callback.trace
+    return best
 
+
+#: shares of a group's time for the first stage (the counts alone; it usually proves
+#: optimality well before) and at most for the second (fairness and preferences); time
+#: not used goes to the groups after it
+FIRST_STAGE_SHARE = 0.8
+SECOND_STAGE_SHARE = 0.25
+
+
+class _CountsModel:
+    """
+    One group's assignment model: hard rules per agent, a missing and an extra shift
+    count per option (``missing`` is their weighted sum), and with ``soft`` the spread
+    of nights and weekends and the agents' preferences.
+    """
+
+    def __init__(self, g, catalog, grp, infos, counts, scenario, history, by_agent, *,
+                 soft: bool):
+        self.catalog, self.grp, self.infos, self.by_agent = catalog, grp, infos, by_agent
+        self.seed = scenario.roster.random_seed
+        model = self.model = cp_model.CpModel()
+        dates = catalog.dates(grp.site)
+        self.z = z = {(i, k): model.new_bool_var(f"z[{infos[i].agent_id},{k}]")
+                      for i, options in by_agent.items() for k in options}
+        self.penalty_vars = penalty_vars = {
+            "missing shifts": [], "extra shifts": [], "night spread": [],
+            "weekend spread": [], "preferences": [], "split days off": [],
+        }
+        # keep the aggregate's counts: a missing shift costs much, an extra one little
+        for k in sorted({k for options in by_agent.values() for k in options}):
+            n_k = sum(z[(i, k)] for i in grp.members if (i, k) in z)
+            target = counts.get((g, k), 0)
+            hours = catalog.options[k].paid_min / 60.0
+            miss = model.new_int_var(0, target, f"miss[{k}]")
+            extra = model.new_int_var(0, grp.size, f"extra[{k}]")
+            model.add(n_k + miss - extra == target)
+            penalty_vars["missing shifts"].append((miss, int(round(MISS_PER_H * hours * SCALE))))
+            penalty_vars["extra shifts"].append((extra, int(round(EXTRA_PER_H * hours * SCALE))))
+        self.missing = sum(w * e for e, w in penalty_vars["missing shifts"])
+        goals = penalty_vars if soft else {}
+        for i, options in by_agent.items():
+            add_agent_rules(model, infos[i], [z[(i, k)] for k in options], options, catalog,
+                            dates, scenario, history, goals)
+        if soft:
+            add_spread_terms(model, grp.members, infos, by_agent, z, catalog,
+                             scenario.roster.weights, penalty_vars)
+        terms = [(e, w) for group_terms in penalty_vars.values() for e, w in group_terms if w]
+        model.minimize(sum(w * e for e, w in terms))
+
+    def solve(self, hint: dict, time_limit_s: float, num_workers: int, callback):
+        for key, var in self.z.items():
+            self.model.add_hint(var, hint.get(key, 0))
+        solver = cpsat_parameters(cp_model.CpSolver(), time_limit_s=time_limit_s,
+                                  num_workers=num_workers, random_seed=self.seed)
+        return solver.solve(self.model, callback), solver
+
+    def read(self, solver, status) -> SiteAssignment:
+        shifts = {self.infos[i].agent_id: [k for k in options if solver.value(self.z[(i, k)])]
+                  for i, options in self.by_agent.items()}
+        penalties = {label: sum(solver.value(e) * w for e, w in group_terms) / SCALE
+                     for label, group_terms in self.penalty_vars.items()}
+        return SiteAssignment(shifts, solver.status_name(status), solver.objective_value / SCALE,
+                              solver.best_objective_bound / SCALE, 0.0, penalties, [])
 
 
 def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: list[int],
@@ -208,7 +253,8 @@ def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: li
                     history: History, penalty_vars: dict[str, list]) -> None:
     """
     One agent's hard rules on its shift booleans ``zs`` (one per option of ``options``)
-    and its soft goals (preferences, days off together) appended to ``penalty_vars``:
+    and its soft goals (preferences, days off together) appended to ``penalty_vars``
+    (only when it has their keys: an empty dict keeps the hard rules alone):
     one shift per local date, working days and paid minutes of the contract, nights,
     rest in real time between consecutive dates, consecutive days with last week's streak.
     """
@@ -258,6 +304,8 @@ def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: li
         terms = [works[d] for d in window if d >= first and d not in worked_before]
         if terms and fixed + len(terms) > rules.max_consecutive_days:
             model.add(sum(terms) <= rules.max_consecutive_days - fixed)
+    if "preferences" not in penalty_vars:
+        return  # the hard rules only
     # preferences: start band and wished days off
     misses = [z[k] for k in options
               if not preference_ok(catalog.options[k], a.preferred_shift)
@@ -265,13 +313,15 @@ def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: li
     if misses:
         penalty_vars["preferences"].append((sum(misses), int(weights.preference * SCALE)))
     # days off together where possible: one pair of consecutive dates off
+    if len(dates) - a.max_shifts < 2:
+        return
     pairs = []
     for d0, d1 in zip(dates[:-1], dates[1:], strict=True):
         both = model.new_bool_var(f"off2[{a.agent_id},{d0}]")
         model.add_implication(both, works[d0].Not())
         model.add_implication(both, works[d1].Not())
         pairs.append(both)
-    if pairs and len(dates) - a.max_shifts >= 2:
+    if pairs:
         split = model.new_bool_var(f"split[{a.agent_id}]")
         model.add_bool_or(pairs + [split])
         penalty_vars["split days off"].append((split, int(weights.split_days_off * SCALE)))
