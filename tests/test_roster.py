@@ -455,3 +455,50 @@ def test_a_group_model_without_answer_falls_back_to_one_agent_at_a_time(monkeypa
     result = solve_roster(req, agents, scenario)
     assert check_roster(result.roster, result.allocation, agents, scenario) == []
     assert result.roster["agent_id"].nunique() == len(agents)
+
+
+def test_the_assignment_evens_nights_out_without_missing_more_of_the_counts(monkeypatch):
+    """Two stages: the counts alone, then fairness on top without missing more of them.
+    Hinted with a week where one agent has every night, the first stage keeps that week
+    (it meets every count); the second spreads the nights over the group."""
+    import sys
+
+    from tests.roster_world import ft8_by_date, small_agents
+    from wfm.roster import _realised
+    from wfm.roster.assign import History
+    from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+    from wfm.roster.neighbourhood import soft_goals
+
+    assign_module = sys.modules["wfm.roster.assign"]
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=0, n_boston=3).assign(
+        night_ok=True, languages=[["en"]] * 3, contract_hours_week=40.0, min_hours_week=0.0)
+    catalog = build_catalog(scenario, sites=["Boston"])
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    night, day = ft8_by_date(catalog, 22), ft8_by_date(catalog, 9)
+    d = sorted(day)
+    counts = {(0, night[d[j]]): 1 for j in (0, 2, 4)}
+    counts.update({(0, day[d[j]]): 2 for j in (0, 2, 4)})
+    first, second, third = (a.agent_id for a in infos)
+    hint = {first: [night[d[j]] for j in (0, 2, 4)],
+            second: [day[d[j]] for j in (0, 2, 4)], third: [day[d[j]] for j in (0, 2, 4)]}
+
+    def solve():
+        return assign_module.assign_group(0, catalog, groups, infos, counts, scenario,
+                                          History(), time_limit_s=10, num_workers=2,
+                                          hint_shifts=hint)
+
+    def missing(result):
+        realised = _realised(result.shifts, groups, infos)
+        return sum(max(n - realised.get(key, 0), 0) for key, n in counts.items())
+
+    monkeypatch.setattr(assign_module, "SECOND_STAGE_SHARE", 0.0)  # the counts alone
+    alone = solve()
+    monkeypatch.undo()
+    both = solve()
+    nights = [sum(catalog.options[k].night for k in both.shifts[a.agent_id]) for a in infos]
+    assert missing(alone) == missing(both) == 0
+    assert max(nights) - min(nights) <= 1
+    assert soft_goals(both.shifts, catalog, groups, infos, scenario)["night spread"] < \
+        soft_goals(alone.shifts, catalog, groups, infos, scenario)["night spread"]
