@@ -14,12 +14,14 @@ model does not scale to hundreds of agents on two cores):
    it in between (measured: CP-SAT could not improve the LP-rounded starting point of
    this large covering model; HiGHS' MIP on the last ~300 fractional counts found good
    points only after 37 s, at 15-25 s it was worse than the dive).
-3. **Assignment** (:mod:`wfm.roster.assign`): one CP-SAT model per site hands the
-   counts to agents under the exact individual rules (rest in real time across DST and
-   the previous week, consecutive days, days off, contract minutes, nights, availability)
-   while spreading nights and weekends and meeting preferences. CP-SAT runs with
-   ``num_workers`` (8 by default: it closes bounds far better than 2 on a 2-core machine)
-   and a greedy hint; every option goes through ``solver.parameters``.
+3. **Assignment** (:mod:`wfm.roster.assign`): one CP-SAT model per group (or chunk of
+   a large group) hands the counts to agents under the exact individual rules (rest in
+   real time across DST and the previous week, consecutive days, days off, contract
+   minutes, nights, availability), in two stages: the counts alone, then spreading
+   nights and weekends and meeting preferences without missing more of the counts.
+   CP-SAT runs with ``num_workers`` (8 by default: it closes bounds far better than 2
+   on a 2-core machine) and a greedy hint; every option goes through
+   ``solver.parameters``.
 4. **Local search** (:mod:`wfm.roster.topup`): shifts added where contract time is left,
    single shifts swapped for better ones; then the **neighbourhood search**
    (:mod:`wfm.roster.neighbourhood`): a few agents of a group re-rostered at once by

@@ -1,9 +1,9 @@
 """
-From shift counts per group to shifts per agent: one CP-SAT model per site.
+From shift counts per group to shifts per agent: CP-SAT models per group.
 
 Agents of a group are interchangeable for coverage, so the aggregate's counts can be
 handed out to them under the individual rules, and the choice among equivalent
-assignments is free to serve fairness and preferences. Each site's model holds:
+assignments is free to serve fairness and preferences. A group's model holds:
 
 hard rules (per agent)
     one shift per site-local date; no shift on a day off (availability); at most
@@ -18,8 +18,10 @@ soft goals, in this order of weight
     and weekend days evenly within each group; meet preferences (start band, wished
     days off); keep the days off together.
 
-The counts are soft, so the model is infeasible only when an agent alone cannot keep
-the hard rules; :func:`diagnose_agents` then names the agents and the rules.
+It is solved in two stages (:func:`assign_group`): the counts alone, then every soft
+goal with the missing shifts capped at the first stage's. The counts are soft, so the
+model is infeasible only when an agent alone cannot keep the hard rules;
+:func:`diagnose_agents` then names the agents and the rules.
 """
 
 from __future__ import annotations
