@@ -203,7 +203,7 @@ class _CountsModel:
 
     def __init__(self, g, catalog, grp, infos, counts, scenario, history, by_agent, *,
                  soft: bool):
-        self.catalog, self.grp, self.infos, self.by_agent = catalog, grp, infos, by_agent
+        self.infos, self.by_agent = infos, by_agent
         self.seed = scenario.roster.random_seed
         model = self.model = cp_model.CpModel()
         dates = catalog.dates(grp.site)
@@ -224,10 +224,9 @@ class _CountsModel:
             penalty_vars["missing shifts"].append((miss, int(round(MISS_PER_H * hours * SCALE))))
             penalty_vars["extra shifts"].append((extra, int(round(EXTRA_PER_H * hours * SCALE))))
         self.missing = sum(w * e for e, w in penalty_vars["missing shifts"])
-        goals = penalty_vars if soft else {}
         for i, options in by_agent.items():
             add_agent_rules(model, infos[i], [z[(i, k)] for k in options], options, catalog,
-                            dates, scenario, history, goals)
+                            dates, scenario, history, penalty_vars if soft else None)
         if soft:
             add_spread_terms(model, grp.members, infos, by_agent, z, catalog,
                              scenario.roster.weights, penalty_vars)
@@ -252,11 +251,11 @@ class _CountsModel:
 
 def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: list[int],
                     catalog: Catalog, dates: list[dt.date], scenario: Scenario,
-                    history: History, penalty_vars: dict[str, list]) -> None:
+                    history: History, penalty_vars: dict[str, list] | None) -> None:
     """
     One agent's hard rules on its shift booleans ``zs`` (one per option of ``options``)
     and its soft goals (preferences, days off together) appended to ``penalty_vars``
-    (only when it has their keys: an empty dict keeps the hard rules alone):
+    (``None`` keeps the hard rules alone):
     one shift per local date, working days and paid minutes of the contract, nights,
     rest in real time between consecutive dates, consecutive days with last week's streak.
     """
@@ -306,7 +305,7 @@ def add_agent_rules(model: cp_model.CpModel, a: AgentInfo, zs: list, options: li
         terms = [works[d] for d in window if d >= first and d not in worked_before]
         if terms and fixed + len(terms) > rules.max_consecutive_days:
             model.add(sum(terms) <= rules.max_consecutive_days - fixed)
-    if "preferences" not in penalty_vars:
+    if penalty_vars is None:
         return  # the hard rules only
     # preferences: start band and wished days off
     misses = [z[k] for k in options
