@@ -5,7 +5,9 @@ Forecast benchmark: the acceptance figures of the forecaster (issue 4).
    queues PS and NW and the total over every queue; rolling one-day-ahead (21 windows,
    a day apart) and one-week-ahead (3 windows, a week apart) backtests over the last
    three weeks of February. Auto vs seasonal naive vs historical average, with the
-   standard error of auto's difference from the historical average (paired by window).
+   standard error of auto's difference from the historical average (paired by window),
+   and the WAPE every fixed equal-weight mean of auto's candidates would have had on the
+   same windows (the most a choice fixed in advance could do there).
    ``--holdout`` adds figures that are not acceptance checks, for judging a change of
    the models or of the automatic choice on data it was not tuned on: the bank's other
    queues (PE, NE, IN, TT) on the same windows, one-week-ahead forecasts from every day
@@ -21,6 +23,7 @@ Run: ``make bench-forecast`` or ``.venv/bin/python benchmarks/forecast_bench.py`
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
@@ -99,14 +102,39 @@ def paired_difference(bt: pd.DataFrame, model: str = "auto",
     return pd.DataFrame(rows)
 
 
+def fixed_means(bt: pd.DataFrame) -> pd.DataFrame:
+    """
+    WAPE per series of every fixed equal-weight mean of auto's candidate models (each
+    one alone, each pair, all three), on the windows of backtest ``bt``: what auto could
+    have scored had one combination been fixed in advance for every series and window.
+    """
+    key = ["language", "channel", "cutoff", "interval_start"]
+    wide = bt.pivot_table(index=key, columns="model", values="contacts")
+    actual = bt[bt["model"] == "auto"].set_index(key)["actual"].reindex(wide.index)
+    short = {"historical_average": "ha", "count_glm": "glm", "mstl": "mstl"}
+    out = {}
+    for r in range(1, len(fc.AUTO_CANDIDATES) + 1):
+        for members in itertools.combinations(fc.AUTO_CANDIDATES, r):
+            error = (wide[list(members)].mean(axis=1) - actual).abs()
+            by = ["language", "channel"]
+            out["+".join(short[m] for m in members)] = (
+                error.groupby(level=by).sum() / actual.groupby(level=by).sum())
+    table = pd.DataFrame(out)
+    table.index = [queue_of(language, channel) for language, channel in table.index]
+    return table
+
+
 def run_bank(folder: Path = BANK, *, history: pd.DataFrame | None = None,
-             plans=PLANS) -> tuple[pd.DataFrame, dict]:
+             plans=PLANS, means: dict | None = None) -> tuple[pd.DataFrame, dict]:
     """WAPE per queue, horizon and model (with auto's difference from the historical
-    average and its standard error); and auto's picks per queue and horizon."""
+    average and its standard error); and auto's picks per queue and horizon. With
+    ``means`` (a dict), ``means[horizon]`` gets the :func:`fixed_means` table."""
     history = bank_history(folder) if history is None else history
     rows, picks = [], {}
     for label, horizon_h, n_windows, step_h in plans:
         bt = bank_forecaster().backtest(history, horizon_h, n_windows, step_h)
+        if means is not None:
+            means[label] = fixed_means(bt)
         acc = fc.accuracy(bt, by=["language", "channel", "model"])
         noise = paired_difference(bt).set_index(["language", "channel"])
         for r in acc.itertuples():
@@ -212,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     print("== Anonymous Bank: rolling backtests over the last three weeks of February 1999")
     if (args.bank / "january.txt").is_file():
         t0 = time.perf_counter()
-        bank, picks = run_bank(args.bank)
+        means: dict = {}
+        bank, picks = run_bank(args.bank, means=means)
         table = bank_table(bank)
         first, last = bank["first_cutoff"].min(), bank["last_cutoff"].max()
         print(f"cutoffs {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC "
@@ -222,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         print("other models (WAPE):")
         others = [c for c in table.columns if c not in NAMES and not c.startswith("vs_")]
         print(table[others].round(3).to_string())
+        print("fixed equal-weight means of auto's candidates (WAPE; ha historical average, "
+              "glm count regression):")
+        for horizon, part in means.items():
+            print(f"  {horizon}:")
+            print("    " + part.round(3).to_string().replace("\n", "\n    "))
         print("auto's picks (windows per model; a+b is the mean of a and b):")
         for (queue, horizon), counts in sorted(picks.items()):
             print(f"  {queue:<6} {horizon:<7} " + ", ".join(f"{m} {n}" for m, n in counts.items()))

@@ -510,17 +510,27 @@ def test_bench_paired_difference_golden():
     assert got["se"] == pytest.approx(np.std([-1, 2], ddof=1) * np.sqrt(2) / 6)
 
 
+def test_bench_fixed_means_golden():
+    # one window of two hours, actual 10 and 10; ha 8, 12; glm 10, 14; mstl 12, 10
+    cutoff = pd.Timestamp("2026-01-05", tz="UTC")
+    forecasts = {"auto": (10, 10), "historical_average": (8, 12), "count_glm": (10, 14),
+                 "mstl": (12, 10)}
+    rows = [(model, cutoff, cutoff + pd.Timedelta(hours=h), f[h], 10)
+            for model, f in forecasts.items() for h in range(2)]
+    bt = pd.DataFrame(rows, columns=["model", "cutoff", "interval_start", "contacts", "actual"])
+    got = _bench().fixed_means(bt.assign(language="he", channel="voice-nw")).loc["NW"]
+    # absolute errors over 20 actual contacts: ha 2 + 2, mstl 2 + 0, ha+mstl (10, 11) 0 + 1
+    expected = {"ha": 4, "glm": 4, "mstl": 2, "ha+glm": 4, "ha+mstl": 1, "glm+mstl": 3,
+                "ha+glm+mstl": 2}
+    assert got.to_dict() == pytest.approx({k: v / 20 for k, v in expected.items()})
+
+
 # -- heavy checks --------------------------------------------------------------------
 
 
 @pytest.mark.slow
 def test_demo_acceptance():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "forecast_bench", REPO / "benchmarks" / "forecast_bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fc.ForecastWarning)
         bt, timing = bench.run_demo()
@@ -533,15 +543,9 @@ def test_demo_acceptance():
 @pytest.mark.slow
 @pytest.mark.anonymous_bank
 def test_anonymous_bank_backtests():
-    import importlib.util
-
     from tests.conftest import ANONYMOUS_BANK
 
-    spec = importlib.util.spec_from_file_location(
-        "forecast_bench", REPO / "benchmarks" / "forecast_bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    table, _ = bench.run_bank(ANONYMOUS_BANK)
+    table, _ = _bench().run_bank(ANONYMOUS_BANK)
     wape = table.pivot_table(index=["queue", "horizon"], columns="model", values="wape")
     for queue in ("PS", "total"):
         for horizon in ("1 day", "1 week"):
