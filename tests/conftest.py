@@ -20,6 +20,16 @@ def _shared() -> Path:
 
 SHARED = _shared()
 ANONYMOUS_BANK = SHARED / "data" / "anonymous_bank"
+
+
+def load_benchmark(name: str):
+    """The module ``benchmarks/<name>.py`` (the benchmarks are scripts, not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 REFERENCE = SHARED / "reference"
 
 

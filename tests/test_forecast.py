@@ -482,13 +482,9 @@ def test_pipeline_forecast_stage(demo_world, repo_dir):
 
 
 def _bench():
-    import importlib.util
+    from tests.conftest import load_benchmark
 
-    spec = importlib.util.spec_from_file_location(
-        "forecast_bench", REPO / "benchmarks" / "forecast_bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_benchmark("forecast_bench")
 
 
 def test_bench_paired_difference_golden():

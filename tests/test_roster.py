@@ -502,3 +502,17 @@ def test_the_assignment_evens_nights_out_without_missing_more_of_the_counts(monk
     assert max(nights) - min(nights) <= 1
     assert soft_goals(both.shifts, catalog, groups, infos, scenario)["night spread"] < \
         soft_goals(alone.shifts, catalog, groups, infos, scenario)["night spread"]
+
+
+def test_bench_mip_bound_is_stronger_than_the_lp():
+    # min x + y with 2x + 2y >= 3: the LP reaches 1.5, whole numbers need 2
+    from tests.conftest import load_benchmark
+    from wfm.roster.linear import LinearModel
+
+    bench = load_benchmark("roster_bench")
+    lm = LinearModel()
+    x, y = lm.var(0, 5, "x", cost=1.0), lm.var(0, 5, "y", cost=1.0)
+    lm.add([x, y], [2, 2], lo=3, name="cover")
+    assert lm.solve_lp(10).objective == pytest.approx(1.5)
+    mip = bench.mip_bound(lm, 10)
+    assert mip["bound"] == pytest.approx(2.0) and mip["best"] == pytest.approx(2.0)
