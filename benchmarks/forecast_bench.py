@@ -112,11 +112,11 @@ def fixed_means(bt: pd.DataFrame) -> pd.DataFrame:
     wide = bt.pivot_table(index=key, columns="model", values="contacts")
     actual = bt[bt["model"] == "auto"].set_index(key)["actual"].reindex(wide.index)
     short = {"historical_average": "ha", "count_glm": "glm", "mstl": "mstl"}
+    by = ["language", "channel"]
     out = {}
     for r in range(1, len(fc.AUTO_CANDIDATES) + 1):
         for members in itertools.combinations(fc.AUTO_CANDIDATES, r):
             error = (wide[list(members)].mean(axis=1) - actual).abs()
-            by = ["language", "channel"]
             out["+".join(short[m] for m in members)] = (
                 error.groupby(level=by).sum() / actual.groupby(level=by).sum())
     table = pd.DataFrame(out)

@@ -20,6 +20,7 @@ def _shared() -> Path:
 
 SHARED = _shared()
 ANONYMOUS_BANK = SHARED / "data" / "anonymous_bank"
+REFERENCE = SHARED / "reference"
 
 
 def load_benchmark(name: str):
@@ -30,7 +31,6 @@ def load_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-REFERENCE = SHARED / "reference"
 
 
 @pytest.fixture(scope="session")
