@@ -463,10 +463,9 @@ def test_the_assignment_evens_nights_out_without_missing_more_of_the_counts(monk
     (it meets every count); the second spreads the nights over the group."""
     import sys
 
-    from tests.roster_world import ft8_by_date, small_agents
     from wfm.roster import _realised
     from wfm.roster.assign import History
-    from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+    from wfm.roster.catalog import agent_infos, make_groups
     from wfm.roster.neighbourhood import soft_goals
 
     assign_module = sys.modules["wfm.roster.assign"]
