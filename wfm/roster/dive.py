@@ -137,7 +137,12 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
             lb_try, ub_try = _round_batch(order, n, frac, floor, xv, lb, ub, caps, rows_of)
             iterations += 1
             result = compiled.solve(lb_try, ub_try, max(5.0, time_budget_s - elapsed + 5.0))
-            if result.ok or n == 1:
+            if result.ok:
+                break
+            if n == 1:  # even the surest rounding up breaks a row: that count goes down
+                lb_try, ub_try = lb.copy(), ub.copy()
+                ub_try[xv[order[0]]] = floor[order[0]]
+                result = compiled.solve(lb_try, ub_try, max(5.0, time_budget_s - elapsed))
                 break
             n //= 2  # roundings up that break a row together (rest, contract classes)
         if not result.ok:  # even the surest rounding fails: finish along the time axis
