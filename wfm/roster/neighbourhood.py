@@ -137,7 +137,8 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                 break
             saved, undo = _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov,
                                       scenario, history, matrices,
-                                      time_limit_s=min(STEP_LIMIT_S, left()))
+                                      # two solves (the current weeks' score, then better)
+                                      time_limit_s=min(STEP_LIMIT_S, left() / 2))
             stats["neighbourhoods"] += 1
             if saved > 0:
                 batch.append((g, undo))
