@@ -12,6 +12,10 @@ The rules that concern individuals are kept in aggregate form:
 - per group and week: no more shifts than the agents' working days allow, night shifts
   at most ``max_nights_week`` per night_ok agent, paid minutes between the agents'
   total minimum and maximum;
+- per contract class (agents of a group with the same contract, working days and
+  night_ok): its share of each date's shifts no more than its agents there, its paid
+  minutes no more than a week of the templates can reach within the contract, its
+  working days and nights within its agents';
 - rest between consecutive dates, as counting inequalities: for any time e, the
   agents on a date-d shift ending at or after e plus those on a date-d+1 shift
   starting before e + rest cannot exceed the group (no agent can do both).
