@@ -330,14 +330,16 @@ def _contract_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int,
         if gg == g:
             o = catalog.options[k]
             kinds.setdefault((o.paid_min, o.night, o.date), []).append(v)
+    dates = {kind[2] for kind in kinds}
+    here = {c: {d: sum(1 for a in agents if a.available(d)) for d in dates}
+            for c, agents in classes.items()}  # the class's agents available per date
     share: dict[tuple, int] = {}
-    for c, agents in classes.items():
+    for c in classes:
         for kind in kinds:
             if kind[1] and not c[2]:
                 continue  # no night shifts for a class without night_ok
-            here = sum(1 for a in agents if a.available(kind[2]))
-            if here:
-                share[(c, kind)] = lm.var(0, here, f"class[{g},{c},{kind}]")
+            if here[c][kind[2]]:
+                share[(c, kind)] = lm.var(0, here[c][kind[2]], f"class[{g},{c},{kind}]")
     for kind, xs in kinds.items():
         parts = [share[(c, kind)] for c in classes if (c, kind) in share]
         lm.add(parts + xs, [1] * len(parts) + [-1] * len(xs), 0, 0,
@@ -354,8 +356,7 @@ def _contract_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int,
                name=f"class_days[{g},{c}]")
         for d in sorted({kind[2] for _, kind in parts}):
             on = [v for v, kind in parts if kind[2] == d]
-            lm.add(on, [1] * len(on), hi=sum(1 for a in agents if a.available(d)),
-                   name=f"class_date[{g},{c},{d}]")
+            lm.add(on, [1] * len(on), hi=here[c][d], name=f"class_date[{g},{c},{d}]")
         nights = [v for v, kind in parts if kind[1]]
         if nights:
             lm.add(nights, [1] * len(nights), hi=n * min(max_nights, c[1]),

@@ -9,7 +9,8 @@ its coverage. The dive rounds a little at a time and lets the LP re-balance the 
 2. at each step the most decided 20 % of the fractional counts are rounded up (largest
    fraction first, from 0.35, never past a per-group limit: agents per date, nights,
    working days, paid minutes) and the least decided 20 % are fixed at their floor; a
-   batch whose roundings break a row together (rest, contract classes) is halved;
+   batch whose roundings break a row together (rest, contract classes) is halved, and
+   when even one rounding up breaks a row, that count is fixed at its floor instead;
 3. the LP is solved again with those bounds, and so on until every count is whole.
 
 Rounding down the least decided counts matters: an earlier rule that rounded only
