@@ -3,6 +3,8 @@ aggregate (rest included), and not below the LP it starts from."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,9 @@ from tests.roster_world import requirement, small_agents, small_scenario
 from wfm.roster import aggregate as aggregate_mod
 from wfm.roster.catalog import agent_infos, build_catalog, make_groups
 from wfm.roster.dive import _cap_index, _packing_rows, _round_batch, dive
+
+# the module (wfm.roster exports a function of the same name)
+dive_module = importlib.import_module("wfm.roster.dive")
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +66,34 @@ def test_a_rounding_batch_never_rounds_past_a_cap(model):
         up = new_lb[xv] > 0
         assert (frac[up] >= 0.35).all()  # only decided counts go up ...
         assert (new_ub[xv][~up] == 0).all()  # ... every other one is fixed at its floor
+
+
+def test_branch_and_bound_keeps_the_variables_it_is_not_asked_to_make_whole():
+    # min x + y with 2x + 2y >= 3: the LP reaches 1.5; with x whole it still does
+    # (y takes the half), with both whole it needs 2
+    from wfm.roster.linear import LinearModel
+
+    lm = LinearModel()
+    x, y = lm.var(0, 5, "x", cost=1.0), lm.var(0, 5, "y", cost=1.0)
+    lm.add([x, y], [2, 2], lo=3, name="cover")
+    compiled = lm.compile()
+    bounds = np.asarray(lm.lb, float), np.asarray(lm.ub, float)
+    one = compiled.solve_mip(*bounds, np.array([x]), 10)
+    both = compiled.solve_mip(*bounds, np.array([x, y]), 10)
+    assert one.optimal and one.objective == pytest.approx(1.5)
+    assert one.x[x] == pytest.approx(round(one.x[x]))
+    assert both.optimal and both.objective == pytest.approx(2.0)
+    assert both.bound == pytest.approx(2.0)
+
+
+def test_the_end_game_rounds_no_worse_than_the_dive_steps(model, monkeypatch):
+    # the small week has fewer fractional counts than END_GAME_AT from the start: branch
+    # and bound decides them all; with it off, the dive's steps round them
+    agg, catalog = model
+    compiled = agg.lm.compile()
+    lp = compiled.solve(np.asarray(agg.lm.lb, float), np.asarray(agg.lm.ub, float), 60)
+    with_end_game = dive(agg, catalog, lp.x, time_budget_s=30, compiled=compiled)
+    monkeypatch.setattr(dive_module, "END_GAME_AT", 0)
+    steps_only = dive(agg, catalog, lp.x, time_budget_s=30, compiled=compiled)
+    assert with_end_game.iterations == 0 < steps_only.iterations
+    assert lp.objective - 1e-6 <= with_end_game.objective <= steps_only.objective + 1e-6

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 from scipy import sparse
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 
 @dataclass
@@ -143,6 +143,33 @@ class CompiledLP:
                         result.x if ok else None, time.perf_counter() - t0, result.message,
                         duals)
 
+    def solve_mip(self, lb: np.ndarray, ub: np.ndarray, integer: np.ndarray,
+                  time_limit_s: float = 60.0, rel_gap: float = 1e-4) -> MipResult:
+        """
+        The model with the variables ``integer`` (indices) whole: HiGHS branch and bound
+        (scipy's ``milp``, dual simplex) until optimal within ``rel_gap`` or the time
+        limit. The result has the best solution found (``x`` is None if none was) and the
+        proven lower bound.
+        """
+        t0 = time.perf_counter()
+        constraints = []
+        if self.a_ub is not None:
+            constraints.append(LinearConstraint(self.a_ub, -np.inf, self.b_ub))
+        if self.a_eq is not None:
+            constraints.append(LinearConstraint(self.a_eq, self.b_eq, self.b_eq))
+        integrality = np.zeros(len(self.c))
+        integrality[np.asarray(integer, dtype=np.int64)] = 1
+        result = milp(self.c, constraints=constraints, integrality=integrality,
+                      bounds=Bounds(lb, ub),
+                      options={"time_limit": max(float(time_limit_s), 1.0),
+                               "mip_rel_gap": rel_gap})
+        x = result.get("x")
+        bound = result.get("mip_dual_bound")
+        return MipResult(x is not None, result.status == 0,
+                         float(result.fun) if x is not None else float("nan"), x,
+                         float("nan") if bound is None else float(bound),
+                         time.perf_counter() - t0, result.message)
+
     def dual(self, result: LpResult, name: str) -> float:
         """How much the objective falls per unit the named row is relaxed (>= 0)."""
         if result.duals is None or name not in self.ub_index:
@@ -159,6 +186,17 @@ class LpResult:
     seconds: float
     message: str
     duals: np.ndarray | None = None
+
+
+@dataclass
+class MipResult:
+    ok: bool  # a solution was found
+    optimal: bool  # ... and proven optimal within the gap asked for
+    objective: float
+    x: np.ndarray | None
+    bound: float
+    seconds: float
+    message: str
 
 
 class ProgressCallback(cp_model.CpSolverSolutionCallback):
