@@ -89,6 +89,42 @@ def test_report_figures_are_consistent(solved):
         search["objective_before"] + search["soft_before"] + 1e-6
 
 
+def test_report_names_night_ok_agents_outside_their_share_of_nights(solved):
+    scenario, agents, _, result, _ = solved
+    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
+    night = {(o.site, o.start_utc.value, o.template): o.night for o in catalog.options}
+    nights = result.roster.assign(night=[night[(r.site, r.start_utc.value, r.shift)]
+                                         for r in result.roster.itertuples()]
+                                  ).groupby("agent_id")["night"].sum()
+    for site, figures in result.report["fairness"].items():
+        night_ok = agents[(agents["site"] == site) & agents["night_ok"]]["agent_id"]
+        counts = nights.reindex(night_ok, fill_value=0)
+        low, high = figures["nights_band"]  # every agent here can reach the site's band
+        assert high == low + 1
+        outside = {row["agent_id"] for row in figures["nights_outside_band"]}
+        assert outside == {a for a, n in counts.items() if not low <= n <= high}
+        if not outside:
+            assert counts.max() - counts.min() <= 1
+
+
+def test_night_bands_share_the_site_nights_within_what_each_agent_can_reach():
+    from wfm.roster.catalog import night_bands
+
+    # the second agent is on leave Monday to Thursday: one working day is left
+    scenario, catalog, infos, _ = two_boston_agents(
+        availability=[[], ["Mon", "Tue", "Wed", "Thu"]])
+    cap = scenario.roster.rules.max_nights_week
+    assert cap == 3 and infos[1].max_shifts == 1
+    # the second agent can work one night at most, whatever the site works
+    for nights, bands in ((0, [(0, 1), (0, 1)]), (2, [(1, 2), (1, 1)]),
+                          (4, [(2, 3), (1, 1)]), (9, [(2, 3), (1, 1)])):
+        banded = night_bands(infos, catalog, {"Boston": nights}, cap)
+        assert [i.nights_band for i in banded] == bands, nights
+    no_nights = [dataclasses.replace(i, night_ok=False) for i in infos]
+    assert [i.nights_band for i in night_bands(no_nights, catalog, {"Boston": 4}, cap)] == [
+        None, None]
+
+
 def test_lunch_is_inside_its_window_and_not_allocated(solved):
     scenario, agents, _, result, _ = solved
     ft = result.roster[result.roster["shift"] == "FT8"]
@@ -515,3 +551,28 @@ def test_bench_mip_bound_is_stronger_than_the_lp():
     assert lm.solve_lp(10).objective == pytest.approx(1.5)
     mip = bench.mip_bound(lm, 10)
     assert mip["bound"] == pytest.approx(2.0) and mip["best"] == pytest.approx(2.0)
+
+
+def test_bench_night_floors_make_every_class_work_its_share_of_nights():
+    from tests.conftest import load_benchmark
+    from wfm.roster import aggregate as aggregate_mod
+    from wfm.roster.catalog import agent_infos, make_groups
+
+    bench = load_benchmark("roster_bench")
+    scenario = small_scenario()
+    agents = small_agents(n_lisbon=3, n_boston=4).assign(night_ok=True)
+    req = requirement(scenario, {("en", "voice"): 4, ("de", "voice"): 2}, ZONES)
+    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    dem = aggregate_mod.demand(req, catalog, scenario, infos)
+    agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
+    floors = {"Boston": 2, "Lisbon": 1}
+    fair = bench.with_night_floors(agg.lm, agg, groups, infos, catalog, scenario, floors)
+    plain, floored = agg.lm.solve_lp(60), fair.solve_lp(60)
+    assert len(agg.lm.rows) < len(fair.rows)  # the model given is not changed
+    assert floored.objective >= plain.objective - 1e-6  # a bound of fewer rosters
+    for (g, c), night_vars in agg.class_nights.items():
+        members = [a for a in (infos[i] for i in groups[g].members)
+                   if (a.max_paid_min, a.max_shifts, a.night_ok) == c]
+        assert floored.x[night_vars].sum() >= floors[groups[g].site] * len(members) - 1e-6

@@ -58,7 +58,13 @@ from wfm.roster.assign import (
     previous_history,
     raise_infeasible,
 )
-from wfm.roster.catalog import agent_infos, build_catalog, can_serve, make_groups
+from wfm.roster.catalog import (
+    agent_infos,
+    build_catalog,
+    can_serve,
+    make_groups,
+    night_bands,
+)
 from wfm.roster.dive import REST_ROWS, dive
 from wfm.roster.neighbourhood import improve, soft_goals
 from wfm.roster.rules import Violation, check_roster
@@ -344,8 +350,16 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     roster = _roster_frame(catalog, shifts, lunches, scenario)
     note("allocated", 95)
 
+    # each night_ok agent's fair share of the nights its site works, for the report
+    nights_by_site: dict[str, int] = {}
+    for a in infos:
+        nights_by_site[a.site] = nights_by_site.get(a.site, 0) + sum(
+            catalog.options[k].night for k in shifts.get(a.agent_id, []))
+    bands = {a.agent_id: a.nights_band for a in night_bands(
+        infos, catalog, nights_by_site, settings.rules.max_nights_week) if a.nights_band}
     report = _report(scenario, dem, catalog, allocation, roster, agents, bound, objective,
-                     penalties, site_reports, unservable, trace, clock, lp, agg, values)
+                     penalties, site_reports, unservable, trace, clock, lp, agg, values,
+                     bands)
     report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
     report["neighbourhood_search"] = search
     timings["total"] = round(clock.elapsed, 2)
@@ -467,7 +481,7 @@ def _spread(values: list[int]) -> dict:
 
 
 def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective, penalties,
-            site_reports, unservable, trace, clock, lp, agg, values) -> dict:
+            site_reports, unservable, trace, clock, lp, agg, values, bands) -> dict:
     step_h = scenario.planning.interval_min / 60
     tpos = {t.value: i for i, t in enumerate(catalog.grid)}
     qpos = {q.name: i for i, q in enumerate(dem.queues)}
@@ -503,6 +517,7 @@ def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective
             "groups": by_group,
             "groups_nights_spread_le_1": sum(
                 1 for f in by_group.values() if f["nights_night_ok_agents"]["spread"] <= 1),
+            **_band_figures(per_agent.loc[night_ok, "night"], bands),
         }
     shortage = sum(float(values[v]) * agg.lm.objective.get(v, 0.0)
                    for steps in agg.short.values() for v in steps)
@@ -535,6 +550,17 @@ def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
+
+def _band_figures(nights: pd.Series, bands: dict) -> dict:
+    """The site's fair share of nights (the band most of its night_ok agents have) and
+    the night_ok agents outside their own band."""
+    banded = [bands[a] for a in nights.index if a in bands]
+    common = max(set(banded), key=banded.count) if banded else None
+    outside = [{"agent_id": a, "nights": int(n), "band": list(bands[a])}
+               for a, n in nights.items()
+               if a in bands and not bands[a][0] <= n <= bands[a][1]]
+    return {"nights_band": list(common) if common else None,
+            "nights_outside_band": outside}
 
 
 def headline(report: dict) -> str:
