@@ -54,8 +54,14 @@ def demo_inputs(time_limit_s: float):
     return scenario, inputs.agents, ctx.frames["requirement"]
 
 
-def lower_bounds(requirement, agents, scenario) -> dict:
-    """LP bounds of the aggregate covering model with every rule (rest rows included)."""
+def lower_bounds(requirement, agents, scenario, night_floors: dict[str, int]) -> dict:
+    """
+    LP bounds of the aggregate covering model with every rule (rest rows included): of the
+    weighted objective, of under-coverage hours, and of under-coverage hours when every
+    night_ok agent works at least its site's fair share of nights (``night_floors[site]``,
+    as far as the agent can reach it): a bound for any roster with nights shared that way,
+    so where it equals the plain bound the demand allows the fair share.
+    """
     catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
     infos = agent_infos(agents, scenario, catalog)
     groups = make_groups(infos)
@@ -70,8 +76,33 @@ def lower_bounds(requirement, agents, scenario) -> dict:
     t0 = time.perf_counter()
     hours = hours_model.solve_lp(900)
     t_hours = time.perf_counter() - t0
+    fair_hours = with_night_floors(hours_model, agg, groups, infos, catalog, scenario,
+                                   night_floors).solve_lp(900)
+    fair_weighted = with_night_floors(agg.lm, agg, groups, infos, catalog, scenario,
+                                      night_floors).solve_lp(900)
     return {"weighted": weighted.objective, "weighted_s": t_weighted,
-            "under_h": hours.objective, "under_h_s": t_hours, "hours_model": hours_model}
+            "under_h": hours.objective, "under_h_s": t_hours, "hours_model": hours_model,
+            "under_h_fair_nights": fair_hours.objective if fair_hours.ok else float("nan"),
+            "weighted_fair_nights": (fair_weighted.objective if fair_weighted.ok
+                                     else float("nan"))}
+
+
+def with_night_floors(model, agg, groups, infos, catalog, scenario, night_floors):
+    """A copy of ``model`` where every night_ok agent works at least its site's floor of
+    nights, as far as it can reach it: per contract class, the class's night shifts at
+    least the sum of its agents' floors."""
+    fair_model = copy.deepcopy(model)
+    max_nights = scenario.roster.rules.max_nights_week
+    for (g, c), night_vars in agg.class_nights.items():
+        floor = night_floors.get(groups[g].site, 0)
+        dates = catalog.dates(groups[g].site)
+        members = [infos[i] for i in groups[g].members
+                   if (infos[i].max_paid_min, infos[i].max_shifts, infos[i].night_ok) == c]
+        need = sum(min(floor, a.night_reach(dates, max_nights)) for a in members)
+        if need > 0:
+            fair_model.add(night_vars, np.ones(len(night_vars)), lo=need,
+                           name=f"fair_nights[{g},{c}]")
+    return fair_model
 
 
 def mip_bound(hours_model, time_limit_s: float) -> dict:
@@ -99,6 +130,9 @@ def spread_table(report) -> str:
                      f"{n['spread']}, {n['agents']} agents); weekend days {w['min']}-{w['max']}; "
                      f"skill groups with nights spread <= 1: {f['groups_nights_spread_le_1']} of "
                      f"{len(f['groups'])}")
+        outside = ", ".join(f"{o['agent_id']} {o['nights']} (band {o['band'][0]}-"
+                            f"{o['band'][1]})" for o in f["nights_outside_band"])
+        lines.append(f"      fair share {f['nights_band']}; outside it: {outside or 'none'}")
         for group, gf in f["groups"].items():
             gn = gf["nights_night_ok_agents"]
             if gn["agents"]:
@@ -115,7 +149,9 @@ def bench_demo(time_limit_s: float, mip_s: float = 0.0) -> None:
     wall = time.perf_counter() - t0
     violations = check_roster(result.roster, result.allocation, agents, scenario)
     report = result.report
-    bounds = lower_bounds(req, agents, scenario)
+    night_floors = {site: f["nights_band"][0] for site, f in report["fairness"].items()
+                    if f["nights_band"]}
+    bounds = lower_bounds(req, agents, scenario, night_floors)
     under = report["under_coverage_total_h"]
     n_queues = len(report["under_coverage_h"])
     print(f"agents {len(agents)}, sites {agents['site'].nunique()}, queues {n_queues}, "
@@ -139,6 +175,12 @@ def bench_demo(time_limit_s: float, mip_s: float = 0.0) -> None:
     print(f"over-coverage {report['over_coverage_total_h']:.1f} agent-h; required "
           f"{report['required_h']:.0f} h; paid {report['paid_h']:.0f} h")
     print(spread_table(report))
+    fair_cost = bounds["weighted_fair_nights"] - bounds["weighted"]
+    print(f"with every night_ok agent at its site's floor of nights {night_floors} or more "
+          f"(as far as leave allows): under-coverage LP bound "
+          f"{bounds['under_h_fair_nights']:.1f} agent-h (plain {bounds['under_h']:.1f}), "
+          f"weighted LP bound {bounds['weighted_fair_nights']:.1f} (plain "
+          f"{bounds['weighted']:.1f}, +{fair_cost:.1f} of service)")
     if mip_s > 0:
         mip = mip_bound(bounds["hours_model"], mip_s)
         shown = {k: "none" if mip[k] is None or not np.isfinite(mip[k]) else f"{mip[k]:.1f}"

@@ -186,6 +186,9 @@ class Aggregate:
     y: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (g, pool, interval)
     short: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (pool, t) -> steps
     group_pools: dict[int, list[int]] = field(default_factory=dict)
+    #: (group, contract class) -> the variables of the class's night shifts; a class is
+    #: (max paid minutes, max shifts, night_ok) of its agents
+    class_nights: dict[tuple[int, tuple], list[int]] = field(default_factory=dict)
     need: np.ndarray | None = None  # [queue, interval] still needed after the carry-in
 
 
@@ -359,6 +362,7 @@ def _contract_rows(lm: LinearModel, agg: Aggregate, catalog: Catalog, g: int,
             lm.add(on, [1] * len(on), hi=here[c][d], name=f"class_date[{g},{c},{d}]")
         nights = [v for v, kind in parts if kind[1]]
         if nights:
+            agg.class_nights[(g, c)] = nights
             lm.add(nights, [1] * len(nights), hi=n * min(max_nights, c[1]),
                    name=f"class_nights[{g},{c}]")
 
