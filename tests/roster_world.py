@@ -112,6 +112,19 @@ def requirement(scenario, levels: dict[tuple[str, str], float], zone_of: dict[st
     return frame.sort_values(["interval_start", "queue"]).reset_index(drop=True)
 
 
+def aggregate_of(scenario, agents: pd.DataFrame, req: pd.DataFrame):
+    """The aggregate model of a week: (catalogue, agent infos, groups, demand, aggregate)."""
+    from wfm.roster import aggregate as aggregate_mod
+    from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+
+    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
+    infos = agent_infos(agents, scenario, catalog)
+    groups = make_groups(infos)
+    dem = aggregate_mod.demand(req, catalog, scenario, infos)
+    return catalog, infos, groups, dem, aggregate_mod.build_aggregate(catalog, groups, infos,
+                                                                      dem, scenario)
+
+
 def ft8_by_date(catalog, hour: int, site: str | None = None) -> dict:
     """The first FT8 option per site-local date that starts at ``hour`` local
     (of ``site`` when given): date -> option index."""

@@ -8,9 +8,7 @@ import importlib
 import numpy as np
 import pytest
 
-from tests.roster_world import requirement, small_agents, small_scenario
-from wfm.roster import aggregate as aggregate_mod
-from wfm.roster.catalog import agent_infos, build_catalog, make_groups
+from tests.roster_world import aggregate_of, requirement, small_agents, small_scenario
 from wfm.roster.dive import _cap_index, _packing_rows, _round_batch, dive
 
 # the module (wfm.roster exports a function of the same name)
@@ -23,11 +21,7 @@ def model():
     agents = small_agents(n_lisbon=6, n_boston=5).assign(night_ok=True)
     req = requirement(scenario, {("en", "voice"): 5, ("de", "voice"): 3},
                       {"en": "America/New_York", "de": "Europe/Berlin"})
-    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
-    dem = aggregate_mod.demand(req, catalog, scenario, infos)
-    agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
+    catalog, _, _, _, agg = aggregate_of(scenario, agents, req)
     return agg, catalog
 
 

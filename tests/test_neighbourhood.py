@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.roster_world import (
+    aggregate_of,
     ft8_by_date,
     requirement,
     small_agents,
@@ -14,10 +15,8 @@ from tests.roster_world import (
     two_boston_agents,
 )
 from wfm.roster import _realised
-from wfm.roster import aggregate as aggregate_mod
 from wfm.roster.allocate import fixed_shift_solution
 from wfm.roster.assign import History
-from wfm.roster.catalog import agent_infos, build_catalog, make_groups
 from wfm.roster.dive import REST_ROWS
 from wfm.roster.ledger import Ledger
 from wfm.roster.neighbourhood import improve
@@ -33,11 +32,7 @@ def world():
     scenario = small_scenario()
     agents = small_agents(n_lisbon=3, n_boston=4).assign(night_ok=True, min_hours_week=16.0)
     req = requirement(scenario, {("en", "voice"): 4, ("de", "voice"): 2}, ZONES)
-    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
-    dem = aggregate_mod.demand(req, catalog, scenario, infos)
-    agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
+    catalog, infos, groups, dem, agg = aggregate_of(scenario, agents, req)
     compiled = agg.lm.compile(skip_rows=REST_ROWS)
     shifts = {}
     for a in infos:

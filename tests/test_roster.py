@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 from tests.roster_world import (
+    aggregate_of,
     ft8_by_date,
     requirement,
     small_agents,
@@ -555,18 +556,12 @@ def test_bench_mip_bound_is_stronger_than_the_lp():
 
 def test_bench_night_floors_make_every_class_work_its_share_of_nights():
     from tests.conftest import load_benchmark
-    from wfm.roster import aggregate as aggregate_mod
-    from wfm.roster.catalog import agent_infos, make_groups
 
     bench = load_benchmark("roster_bench")
     scenario = small_scenario()
     agents = small_agents(n_lisbon=3, n_boston=4).assign(night_ok=True)
     req = requirement(scenario, {("en", "voice"): 4, ("de", "voice"): 2}, ZONES)
-    catalog = build_catalog(scenario, sites=sorted(set(agents["site"])))
-    infos = agent_infos(agents, scenario, catalog)
-    groups = make_groups(infos)
-    dem = aggregate_mod.demand(req, catalog, scenario, infos)
-    agg = aggregate_mod.build_aggregate(catalog, groups, infos, dem, scenario)
+    catalog, infos, groups, _, agg = aggregate_of(scenario, agents, req)
     floors = {"Boston": 2, "Lisbon": 1}
     fair = bench.with_night_floors(agg.lm, agg, groups, infos, catalog, scenario, floors)
     plain, floored = agg.lm.solve_lp(60), fair.solve_lp(60)
