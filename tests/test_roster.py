@@ -120,10 +120,10 @@ def test_night_bands_share_the_site_nights_within_what_each_agent_can_reach():
     for nights, bands in ((0, [(0, 1), (0, 1)]), (2, [(1, 2), (1, 1)]),
                           (4, [(2, 3), (1, 1)]), (9, [(2, 3), (1, 1)])):
         banded = night_bands(infos, catalog, {"Boston": nights}, cap)
-        assert [i.nights_band for i in banded] == bands, nights
+        assert [banded.get(i.agent_id) for i in infos] == bands, nights
     no_nights = [dataclasses.replace(i, night_ok=False) for i in infos]
-    assert [i.nights_band for i in night_bands(no_nights, catalog, {"Boston": 4}, cap)] == [
-        None, None]
+    banded = night_bands(no_nights, catalog, {"Boston": 4}, cap)
+    assert [banded.get(i.agent_id) for i in no_nights] == [None, None]
 
 
 def test_lunch_is_inside_its_window_and_not_allocated(solved):

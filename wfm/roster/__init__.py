@@ -350,16 +350,9 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     roster = _roster_frame(catalog, shifts, lunches, scenario)
     note("allocated", 95)
 
-    # each night_ok agent's fair share of the nights its site works, for the report
-    nights_by_site: dict[str, int] = {}
-    for a in infos:
-        nights_by_site[a.site] = nights_by_site.get(a.site, 0) + sum(
-            catalog.options[k].night for k in shifts.get(a.agent_id, []))
-    bands = {a.agent_id: a.nights_band for a in night_bands(
-        infos, catalog, nights_by_site, settings.rules.max_nights_week) if a.nights_band}
     report = _report(scenario, dem, catalog, allocation, roster, agents, bound, objective,
                      penalties, site_reports, unservable, trace, clock, lp, agg, values,
-                     bands)
+                     infos)
     report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
     report["neighbourhood_search"] = search
     timings["total"] = round(clock.elapsed, 2)
@@ -481,7 +474,7 @@ def _spread(values: list[int]) -> dict:
 
 
 def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective, penalties,
-            site_reports, unservable, trace, clock, lp, agg, values, bands) -> dict:
+            site_reports, unservable, trace, clock, lp, agg, values, infos) -> dict:
     step_h = scenario.planning.interval_min / 60
     tpos = {t.value: i for i, t in enumerate(catalog.grid)}
     qpos = {q.name: i for i, q in enumerate(dem.queues)}
@@ -517,7 +510,10 @@ def _report(scenario, dem, catalog, allocation, roster, agents, bound, objective
             "groups": by_group,
             "groups_nights_spread_le_1": sum(
                 1 for f in by_group.values() if f["nights_night_ok_agents"]["spread"] <= 1),
-            **_band_figures(per_agent.loc[night_ok, "night"], bands),
+            # each night_ok agent's fair share of the nights its site works
+            **_band_figures(per_agent.loc[night_ok, "night"], night_bands(
+                infos, catalog, {site: int(per_agent["night"].sum())},
+                scenario.roster.rules.max_nights_week)),
         }
     shortage = sum(float(values[v]) * agg.lm.objective.get(v, 0.0)
                    for steps in agg.short.values() for v in steps)

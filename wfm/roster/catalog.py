@@ -17,7 +17,7 @@ A shift belongs to the week when it starts inside the planning window
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -189,8 +189,6 @@ class AgentInfo:
     preferred_shift: str
     wished_days_off: frozenset[str]
     part_time: bool
-    #: (fewest, most) nights the site's fair share gives this agent (:func:`night_bands`)
-    nights_band: tuple[int, int] | None = None
 
     def available(self, day: dt.date) -> bool:
         return day not in self.unavailable
@@ -270,28 +268,25 @@ def agent_infos(agents: pd.DataFrame, scenario: Scenario, catalog: Catalog) -> l
 
 
 def night_bands(infos: list[AgentInfo], catalog: Catalog, nights_by_site: dict[str, int],
-                max_nights: int) -> list[AgentInfo]:
+                max_nights: int) -> dict[str, tuple[int, int]]:
     """
     Each night_ok agent's fair share of its site's nights: with ``nights_by_site[site]``
-    night shifts planned, the largest m such that every agent working at least
+    night shifts worked, the largest m such that every agent working at least
     min(m, reach) of them fits, and the band [min(m, reach), min(m + 1, reach)] per agent
     (reach: :meth:`AgentInfo.night_reach`). Nights within the bands of a site are spread
-    by at most one among the agents who can reach them. Returns the infos with
-    ``nights_band`` set (None for agents without night_ok).
+    by at most one among the agents who can reach them. Returns agent id -> band for the
+    night_ok agents of the sites in ``nights_by_site``.
     """
-    out = list(infos)
-    for site in catalog.by_site:
+    out = {}
+    for site, total in nights_by_site.items():
         dates = catalog.dates(site)
-        members = [i for i, a in enumerate(infos) if a.site == site and a.night_ok]
-        reach = {i: infos[i].night_reach(dates, max_nights) for i in members}
-        total = nights_by_site.get(site, 0)
+        reach = {a.agent_id: a.night_reach(dates, max_nights) for a in infos
+                 if a.site == site and a.night_ok}
         m = 0
         while m < max_nights and sum(min(m + 1, r) for r in reach.values()) <= total:
             m += 1
         m = min(m, max(max_nights - 1, 0))
-        for i in members:
-            band = (min(m, reach[i]), min(m + 1, reach[i]))
-            out[i] = replace(infos[i], nights_band=band)
+        out.update({agent: (min(m, r), min(m + 1, r)) for agent, r in reach.items()})
     return out
 
 

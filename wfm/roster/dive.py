@@ -126,7 +126,7 @@ def dive(agg: Aggregate, catalog: Catalog, lp_values: np.ndarray, *, time_budget
     last_lp = x.copy()  # the last LP point: its whole parts always keep every row
     trace = []
     iterations = 0
-    end_game = None  # branch and bound's point, when it was not proven best
+    end_game = None  # branch and bound's result, once the counts left are few
     hurried = False  # the counts left were rounded along the time axis
     while True:
         vals = x[xv]
