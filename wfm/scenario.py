@@ -307,6 +307,11 @@ class RosterRules:
     max_nights_week: int = field(default=3, metadata=_rule(lambda v: 0 <= v <= 7, "0 to 7"))
     night_start: str = field(default="22:00", metadata=_hhmm())
     night_end: str = field(default="06:00", metadata=_hhmm())
+    #: "site": every night_ok agent of a site works their fair share of the site's
+    #: nights (within [m, m + 1]); "group": nights are only evened out among agents
+    #: with the same skills, and coverage decides how many each skill group works
+    night_share: str = field(default="site", metadata=_rule(
+        lambda v: v in ("site", "group"), '"site" or "group"'))
 
 
 @dataclass(frozen=True)

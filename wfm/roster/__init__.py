@@ -66,6 +66,7 @@ from wfm.roster.catalog import (
     night_bands,
 )
 from wfm.roster.dive import REST_ROWS, dive
+from wfm.roster.fairshare import keep_bands, share_nights
 from wfm.roster.neighbourhood import improve, soft_goals
 from wfm.roster.rules import Violation, check_roster
 from wfm.roster.topup import balance, top_up, upgrade
@@ -317,23 +318,32 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
     added = top_up(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
                    time_budget_s=max(clock.left(0.2), 3.0))
     _, current = evaluate(shifts)
+    # nights across the groups of a site: each night_ok agent up to their fair share;
+    # from here on every agent's nights stay inside their band
+    bands, shared = None, None
+    if settings.rules.night_share == "site":
+        shared = share_nights(shifts, catalog, groups, infos, agg, dem, scenario, history,
+                              current, time_budget_s=max(clock.left(0.05), 1.0))
+        bands = keep_bands(shifts, catalog, infos, scenario)
+        _, current = evaluate(shifts)
+        note(f"shared nights ({shared['transfers']} transfers)", 84)
     reserve = max(6.0, 0.05 * clock.limit)  # balancing, allocation and the report
     swapped = upgrade(shifts, catalog, groups, infos, agg, dem, scenario, history, current,
-                      time_budget_s=max(clock.left() - reserve, 3.0))
+                      time_budget_s=max(clock.left() - reserve, 3.0), bands=bands)
     note(f"topped up ({added} shifts added, {swapped} swapped)", 85)
     # large-neighbourhood search with the time the swaps leave (they stop when no single
     # swap pays: about 10 s on the demo week; on 1,000 agents, with only half the time
     # left to the swaps, the week ended at a 12.9 % gap instead of 10.3-10.5 %)
     search = improve(shifts, catalog, groups, infos, agg, dem, scenario, history, evaluate,
                      time_budget_s=max(clock.left() - reserve, 1.0),
-                     report=lambda label: note(label, 88))
+                     report=lambda label: note(label, 88), bands=bands)
     stages["swapped"] = search["objective_before"]
     stages["re-rostered"] = search["objective_after"]
     note(f"re-rostered ({search['improved']} of {search['neighbourhoods']} "
          "neighbourhoods improved)", 88)
     # fairness: even out nights and weekend days within each group (coverage unchanged)
     balanced = balance(shifts, catalog, groups, infos, scenario, history,
-                       time_budget_s=max(clock.left(0.5), 2.0))
+                       time_budget_s=max(clock.left(0.5), 2.0), bands=bands)
     note(f"balanced nights and weekends ({balanced} moves)", 90)
     penalties = soft_goals(shifts, catalog, groups, infos, scenario)  # of the final roster
 
@@ -355,6 +365,7 @@ def solve_roster(requirement: pd.DataFrame, agents: pd.DataFrame, scenario: Scen
                      infos)
     report["objective_by_stage"] = {k: round(v, 3) for k, v in stages.items()}
     report["neighbourhood_search"] = search
+    report["nights_shared"] = shared
     timings["total"] = round(clock.elapsed, 2)
     report["seconds_by_stage"] = timings
     note("done", 100)

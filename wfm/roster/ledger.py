@@ -216,6 +216,17 @@ class Ledger:
                 self._bump(int(p), int(t), -1)
                 self.serving[g, p, t] -= 1
 
+    def untake(self, key: tuple[str, int], entry) -> None:
+        """Put back a shift :meth:`take` took out (``entry`` as it was): the exact
+        reverse, the hand-overs made since untouched."""
+        ts, chosen, g = entry
+        for t, p in zip(ts, chosen, strict=True):
+            if p >= 0:
+                self._bump(int(p), int(t), 1)
+                self.serving[g, p, t] += 1
+        self.entries[key] = entry
+        self.keys_of[g].add(key)
+
     def forget(self, keys) -> None:
         """Drop entries without touching the counts (a :meth:`restore` follows)."""
         for key in keys:

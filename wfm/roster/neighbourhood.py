@@ -76,9 +76,11 @@ LINEARIZATION_LEVEL = 2
 def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
             history: History, evaluate: Callable[[dict], tuple[float, np.ndarray]], *,
-            time_budget_s: float, report: Callable[[str], None] | None = None) -> dict:
+            time_budget_s: float, report: Callable[[str], None] | None = None,
+            bands: dict[str, tuple[int, int]] | None = None) -> dict:
     """
-    Improve ``shifts`` in place (see the module docstring). ``evaluate(shifts)`` returns
+    Improve ``shifts`` in place (see the module docstring); with ``bands`` (agent id ->
+    (min, max) nights) every agent's nights stay inside their band. ``evaluate(shifts)`` returns
     the roster's objective and the aggregate LP's solution with its shifts fixed. A
     batch of neighbourhoods' new weeks is kept only when the LP's objective plus the soft
     goals (:func:`soft_goals`, weighted as the models weigh them) falls; otherwise it is
@@ -136,7 +138,7 @@ def improve(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             if left() < 0.5:
                 break
             saved, undo = _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov,
-                                      scenario, history, matrices,
+                                      scenario, history, matrices, bands,
                                       # two solves (the current weeks' score, then better)
                                       time_limit_s=min(STEP_LIMIT_S, left() / 2))
             stats["neighbourhoods"] += 1
@@ -228,7 +230,7 @@ def _neighbourhoods(groups: list[Group], agg: Aggregate, cov: Ledger, rng, shift
 
 
 def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, history,
-                matrices, *, time_limit_s: float):
+                matrices, bands=None, *, time_limit_s: float):
     """Re-roster ``members`` of group ``g`` (see the module docstring); returns the saving
     the model sees (0 when the current weeks are kept) and a function that undoes it."""
     site = groups[g].site
@@ -268,6 +270,10 @@ def _reoptimise(g, members, shifts, catalog, groups, infos, agg, cov, scenario, 
             z[(i, k)] = model.new_bool_var(f"z[{a.agent_id},{k}]")
         add_agent_rules(model, a, [z[(i, k)] for k in options], options, catalog, dates,
                         scenario, history, penalty_vars)
+        if bands and a.agent_id in bands:  # nights kept inside the agent's band
+            nights = [z[(i, k)] for k in options if catalog.options[k].night]
+            if nights:
+                model.add_linear_constraint(sum(nights), *bands[a.agent_id])
     # fairness: the spread of nights and weekend days over the whole group, the rest of
     # it fixed (agents of a group are interchangeable, so the demand allows an even
     # spread there; across groups the languages decide who can work nights)

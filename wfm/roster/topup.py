@@ -130,11 +130,14 @@ def top_up(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
 
 def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             infos: list[AgentInfo], agg: Aggregate, dem: Demand, scenario: Scenario,
-            history: History, values: np.ndarray, *, time_budget_s: float) -> int:
+            history: History, values: np.ndarray, *, time_budget_s: float,
+            bands: dict[str, tuple[int, int]] | None = None) -> int:
     """
     Swap an agent's shift for a better one (any shift of the site on the same date or on
     a date the agent is free) when the service it buys exceeds what the old one bought
-    and the paid time it adds, under every individual rule. Coverage is kept in a
+    and the paid time it adds, under every individual rule, and keeping each agent's
+    nights inside their band in ``bands`` (agent id -> (min, max), from
+    :func:`wfm.roster.fairshare.keep_bands`) when given. Coverage is kept in a
     :class:`~wfm.roster.ledger.Ledger` started from ``values`` (the aggregate LP's
     solution with the shifts fixed), hand-overs included. Candidates are ranked by a
     vectorised estimate (coverage matrix times the marginal values), the best few are
@@ -186,6 +189,9 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                         continue
                     if not _fits(a, state, o2, start, end, rules, rest_min):
                         continue
+                    if bands and agent in bands and not (
+                            bands[agent][0] <= state["nights"] + o2.night <= bands[agent][1]):
+                        continue
                     checked += 1
                     value = (float(mg[Ledger.working(catalog, k2, mg)].sum()) - loss
                              - over_per_min * (o2.paid_min - o.paid_min))
@@ -203,7 +209,7 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
 
 def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
             infos: list[AgentInfo], scenario: Scenario, history: History, *,
-            time_budget_s: float) -> int:
+            time_budget_s: float, bands: dict[str, tuple[int, int]] | None = None) -> int:
     """
     Even out nights (among night_ok agents) and weekend days within each group by
     handing a shift from the agent who has most to the agent who has fewest, on a date
@@ -211,7 +217,9 @@ def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
     by trading the shifts of a run of consecutive dates (a block of nights for a block of
     days, where a single date would break the rest rule). Agents
     of a group are interchangeable for coverage, so coverage does not change; every
-    individual rule is checked for both agents. Returns the moves made.
+    individual rule is checked for both agents, and their nights stay inside their
+    ``bands`` when given (a weekend shift handed over may be a night). Returns the moves
+    made.
     """
     t0 = time.perf_counter()
     rules = scenario.roster.rules
@@ -232,16 +240,16 @@ def balance(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                 if count[rich.agent_id] - count[poor_list[0].agent_id] <= 1:
                     break
                 if not (_hand_over(rich, poor_list, count, flag, shifts, catalog, history,
-                                   w0, rules, rest_min)
+                                   w0, rules, rest_min, bands)
                         or _trade_run(rich, poor_list, count, flag, shifts, catalog, history,
-                                      w0, rules, rest_min)):
+                                      w0, rules, rest_min, bands)):
                     break
                 moves += 1
     return moves
 
 
 def _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0, rules,
-               rest_min) -> bool:
+               rest_min, bands=None) -> bool:
     """One move of a flagged shift from ``rich`` to an agent with at least two fewer."""
     for poor in poor_list:
         if count[rich.agent_id] - count[poor.agent_id] <= 1:
@@ -256,13 +264,13 @@ def _hand_over(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
             if theirs and getattr(catalog.options[theirs[0]], flag):
                 continue
             if _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0, rules,
-                            rest_min):
+                            rest_min, bands):
                 return True
     return False
 
 
 def _trade_run(rich, poor_list, count, flag, shifts, catalog, history, w0, rules,
-               rest_min) -> bool:
+               rest_min, bands=None) -> bool:
     """
     One trade of the shifts of a run of 2 to 7 consecutive dates between ``rich`` and an
     agent of the same group with at least two fewer flagged shifts: where a single date
@@ -289,15 +297,21 @@ def _trade_run(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
                 give = [k for k in mine if k not in r_in] + p_in
                 take = [k for k in theirs if k not in p_in] + r_in
                 if _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0,
-                                rules, rest_min):
+                                rules, rest_min, bands):
                     return True
     return False
 
 
 def _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0, rules,
-                 rest_min) -> bool:
+                 rest_min, bands=None) -> bool:
     """Give ``rich`` the shifts ``give`` and ``poor`` the shifts ``take`` when both weeks
-    keep every individual rule; say whether it was done."""
+    keep every individual rule and their nights stay inside their ``bands``; say
+    whether it was done."""
+    for a, options in ((rich, give), (poor, take)):
+        if bands and a.agent_id in bands:
+            lo, hi = bands[a.agent_id]
+            if not lo <= sum(catalog.options[k].night for k in options) <= hi:
+                return False
     if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
             _week_ok(poor, take, catalog, history, w0, rules, rest_min):
         shifts[rich.agent_id] = give
