@@ -10,8 +10,10 @@ Roster benchmark: the demo week against LP lower bounds, 1,000 agents, and the p
    of the aggregate covering model with the same agents, templates and rules:
    (a) the LP minimising under-coverage agent-hours alone, (b) the LP of the weighted
    objective the solver minimises (service lost, then paid time); nights and weekend days
-   spread per site. With ``--mip-s``, HiGHS branch and bound on (a) for that long: a
-   stronger lower bound (slow, off by default).
+   spread per site, and the same week with nights shared only within skill groups
+   (``night_share = "group"``): what sharing them site-wide costs. With ``--mip-s``,
+   HiGHS branch and bound on (a) for that long: a stronger lower bound (slow, off by
+   default).
 2. 1,000 agents: the demo agents copied to 1,000 and the requirement scaled with them;
    zero violations within the time limit, gap reported.
 3. The peer: pyworkforce's ``MinAbsDifference`` on a single-queue week (demand 5..120
@@ -181,6 +183,24 @@ def bench_demo(time_limit_s: float, mip_s: float = 0.0) -> None:
           f"{bounds['under_h_fair_nights']:.1f} agent-h (plain {bounds['under_h']:.1f}), "
           f"weighted LP bound {bounds['weighted_fair_nights']:.1f} (plain "
           f"{bounds['weighted']:.1f}, +{fair_cost:.1f} of service)")
+    shared = report["nights_shared"]
+    print(f"nights shared site-wide: {shared['transfers']} transfers across skill groups "
+          f"(estimated cost {shared['cost']:.1f}); still below their share "
+          f"{shared['below_share'] or 'none'}")
+    # the price of sharing nights site-wide: the same week with nights evened out only
+    # within skill groups (night_share = "group"), solved in the same run
+    group_only = dataclasses.replace(scenario, roster=dataclasses.replace(
+        scenario.roster, rules=dataclasses.replace(scenario.roster.rules,
+                                                   night_share="group")))
+    other = solve_roster(req, agents, group_only).report
+    spreads = ", ".join(f"{site} {f['nights_night_ok_agents']['spread']}"
+                        for site, f in other["fairness"].items())
+    print(f"nights shared within skill groups only (night_share = \"group\"): under-coverage "
+          f"{other['under_coverage_total_h']:.1f} agent-h (ratio "
+          f"{other['under_coverage_total_h'] / bounds['under_h']:.3f} to the bound), "
+          f"objective {other['objective']:.1f}; nights spread per site: {spreads}; "
+          f"site-wide sharing costs {under - other['under_coverage_total_h']:+.1f} agent-h "
+          f"and {report['objective'] - other['objective']:+.1f} of objective")
     if mip_s > 0:
         mip = mip_bound(bounds["hours_model"], mip_s)
         shown = {k: "none" if mip[k] is None or not np.isfinite(mip[k]) else f"{mip[k]:.1f}"
@@ -223,6 +243,11 @@ def bench_big(time_limit_s: float) -> None:
           f"violations {len(violations)}; objective {r['objective']:.1f} vs LP bound "
           f"{r['best_bound']:.1f} (gap {r['gap']:.1%}); under-coverage "
           f"{r['under_coverage_total_h']:.0f} of {r['required_h']:.0f} h")
+    spreads = ", ".join(f"{site} {f['nights_night_ok_agents']['min']}-"
+                        f"{f['nights_night_ok_agents']['max']} ({len(f['nights_outside_band'])} "
+                        "outside their share)" for site, f in r["fairness"].items())
+    print(f"nights per night_ok agent: {spreads}; {r['nights_shared']['transfers']} "
+          f"transfers in {r['nights_shared']['seconds']:.1f} s")
 
 
 PEER_SCENARIO = """
