@@ -104,8 +104,22 @@ def test_report_names_night_ok_agents_outside_their_share_of_nights(solved):
         assert high == low + 1
         outside = {row["agent_id"] for row in figures["nights_outside_band"]}
         assert outside == {a for a, n in counts.items() if not low <= n <= high}
-        if not outside:
-            assert counts.max() - counts.min() <= 1
+        # nights shared site-wide (the default): across the skill groups too
+        assert not outside and counts.max() - counts.min() <= 1, (site, counts.to_dict())
+    assert result.report["nights_shared"]["below_share"] == []
+
+
+def test_nights_shared_only_within_skill_groups_when_the_scenario_says_so():
+    scenario = small_scenario(time_limit=10)
+    scenario = dataclasses.replace(scenario, roster=dataclasses.replace(
+        scenario.roster, rules=dataclasses.replace(scenario.roster.rules,
+                                                   night_share="group")))
+    agents = small_agents(n_lisbon=3, n_boston=0)
+    req = requirement(scenario, {("en", "voice"): 2, ("de", "voice"): 1}, ZONES)
+    result = solve_roster(req, agents, scenario)
+    assert result.report["nights_shared"] is None
+    assert not any("shared nights" in point["stage"] for point in result.report["trace"])
+    assert check_roster(result.roster, result.allocation, agents, scenario) == []
 
 
 def test_night_bands_share_the_site_nights_within_what_each_agent_can_reach():
