@@ -80,7 +80,7 @@ def test_no_transfer_is_made_above_its_cost_limit(evening_world):
     before = {a: sorted(ks) for a, ks in shifts.items()}
     mine = {a: list(ks) for a, ks in shifts.items()}
     stats = share_nights(mine, catalog, groups, infos, agg, dem, scenario, History(),
-                         values(mine), time_budget_s=30, max_cost=-1e6)
+                         values(mine), time_budget_s=30, max_cost=-1e6, exchange=False)
     assert stats["transfers"] == 0 and stats["refused"] == 2
     assert {a: sorted(ks) for a, ks in mine.items()} == before
     assert stats["below_share"] == ["LIS-02", "LIS-03"]
@@ -123,3 +123,26 @@ def test_untake_is_the_exact_reverse_of_take(evening_world):
             cov.untake((agent, k), entry)
     assert np.array_equal(cov.count, count) and np.array_equal(cov.serving, serving)
     assert np.allclose(cov.next, nxt) and cov.value() == pytest.approx(value)
+
+
+def test_exchanges_inside_the_bands_move_nights_to_who_is_worth_least_by_day():
+    # German demand only, in Berlin's day: once the nights are shared (one or two each),
+    # every night a de+en agent hands an en-only agent frees them for a German day
+    scenario, catalog, infos, groups, dem, agg, shifts, values = _world({("de", "voice"): 2})
+    before = {a: list(ks) for a, ks in shifts.items()}
+    shared_only = {a: list(ks) for a, ks in shifts.items()}
+    share_nights(shared_only, catalog, groups, infos, agg, dem, scenario, History(),
+                 values(shared_only), time_budget_s=30, exchange=False)
+    mine = {a: list(ks) for a, ks in before.items()}
+    stats = share_nights(mine, catalog, groups, infos, agg, dem, scenario, History(),
+                         values(mine), time_budget_s=30)
+    nights = _count(mine, catalog, "night")
+    assert stats["exchanges"] >= 2 and stats["saved"] > 0
+    assert nights == {"LIS-00": 1, "LIS-01": 1, "LIS-02": 2, "LIS-03": 2}
+    objective = {name: float(agg.lm.compile(skip_rows=REST_ROWS).c @ values(s))
+                 for name, s in (("shared", shared_only), ("exchanged", mine))}
+    assert objective["exchanged"] < objective["shared"]
+    rules = scenario.roster.rules
+    for a in infos:
+        assert _week_ok(a, mine[a.agent_id], catalog, History(), scenario.planning.start_utc,
+                        rules, rules.min_rest_h * 60), a.agent_id
