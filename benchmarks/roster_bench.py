@@ -185,7 +185,8 @@ def bench_demo(time_limit_s: float, mip_s: float = 0.0) -> None:
           f"{bounds['weighted']:.1f}, +{fair_cost:.1f} of service)")
     shared = report["nights_shared"]
     print(f"nights shared site-wide: {shared['transfers']} transfers across skill groups "
-          f"(estimated cost {shared['cost']:.1f}); still below their share "
+          f"(estimated cost {shared['cost']:.1f}), then {shared['exchanges']} exchanges "
+          f"inside the bands (saving {shared['saved']:.1f}); still below their share "
           f"{shared['below_share'] or 'none'}")
     # the price of sharing nights site-wide: the same week with nights evened out only
     # within skill groups (night_share = "group"), solved in the same run
