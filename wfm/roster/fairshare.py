@@ -173,6 +173,12 @@ class _Context:
         self.w0 = scenario.planning.start_utc
         self.over_per_min = scenario.roster.weights.over_coverage / 60.0
         self.matrices, self.group_of = matrices, group_of
+        #: per site, which of its options (in the order of ``matrices``) are nights and
+        #: on weekend dates
+        self.flags = {site: (np.array([catalog.options[int(k)].night for k in ks], dtype=bool),
+                             np.array([catalog.options[int(k)].weekend for k in ks],
+                                      dtype=bool))
+                      for site, (ks, _, _) in matrices.items()}
 
 
 def _transfer(taker: AgentInfo, givers: list[AgentInfo], shifts, ctx: _Context,
@@ -181,12 +187,14 @@ def _transfer(taker: AgentInfo, givers: list[AgentInfo], shifts, ctx: _Context,
     most ``max_cost``; made on ``shifts`` and the ledger, returns its cost, or None
     (nothing changed)."""
     cov = ctx.cov
-    keys = [(a.agent_id, k) for a in [taker, *givers] for k in shifts[a.agent_id]]
-    snap = cov.snapshot(keys)
-    take = _best_change(taker, shifts[taker.agent_id], ctx, night=True)
+    # only the taker's shifts change before the choice (pricing a giver leaves the
+    # ledger as it was; hand-overs are undone by the ledger's journal)
+    mine = list(shifts[taker.agent_id])
+    snap = cov.snapshot([(taker.agent_id, k) for k in mine])
+    take = _best_change(taker, mine, ctx, night=True)
     if take is None:
         return None
-    cost_take, old, new = take
+    cost_take, old, new = take  # a taker always gets a new (night) shift
     _apply(taker, shifts, old, new, ctx)
     best = None
     for giver in givers[:GIVERS]:
@@ -194,11 +202,10 @@ def _transfer(taker: AgentInfo, givers: list[AgentInfo], shifts, ctx: _Context,
         if give is not None and (best is None or give[0] < best[0][0]):
             best = (give, giver)
     if best is None or cost_take + best[0][0] > max_cost:
-        if new is not None:
-            cov.forget([(taker.agent_id, new)])
+        cov.forget([(taker.agent_id, new)])
         cov.restore(snap)
-        shifts[taker.agent_id] = [k for k in shifts[taker.agent_id] if k != new] + (
-            [] if old is None else [old])
+        # the old shift back, last (the order the later steps have always seen)
+        shifts[taker.agent_id] = [k for k in mine if k != old] + ([] if old is None else [old])
         return None
     (cost_give, old_g, new_g), giver = best
     _apply(giver, shifts, old_g, new_g, ctx)
@@ -229,8 +236,7 @@ def _best_change(a: AgentInfo, options: list[int], ctx: _Context, *, night: bool
     g = ctx.group_of[a.agent_id]
     pools = ctx.agg.group_pools[g]
     ks, matrix, paid = ctx.matrices[a.site]
-    flags = np.array([catalog.options[int(k)].night for k in ks], dtype=bool)
-    weekend = np.array([catalog.options[int(k)].weekend for k in ks], dtype=bool)
+    flags, weekend = ctx.flags[a.site]
     best = None
     olds = [k for k in options if catalog.options[k].night != night]
     for old in ([None] if night else []) + olds:

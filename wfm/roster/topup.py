@@ -189,8 +189,7 @@ def upgrade(shifts: dict[str, list[int]], catalog: Catalog, groups: list[Group],
                         continue
                     if not _fits(a, state, o2, start, end, rules, rest_min):
                         continue
-                    if bands and agent in bands and not (
-                            bands[agent][0] <= state["nights"] + o2.night <= bands[agent][1]):
+                    if not _in_band(bands, agent, state["nights"] + o2.night):
                         continue
                     checked += 1
                     value = (float(mg[Ledger.working(catalog, k2, mg)].sum()) - loss
@@ -302,16 +301,22 @@ def _trade_run(rich, poor_list, count, flag, shifts, catalog, history, w0, rules
     return False
 
 
+def _in_band(bands: dict[str, tuple[int, int]] | None, agent: str, nights: int) -> bool:
+    """Are ``nights`` inside the agent's band (always, without bands or a band)?"""
+    if not bands or agent not in bands:
+        return True
+    lo, hi = bands[agent]
+    return lo <= nights <= hi
+
+
 def _apply_if_ok(rich, give, poor, take, shifts, catalog, history, w0, rules,
                  rest_min, bands=None) -> bool:
     """Give ``rich`` the shifts ``give`` and ``poor`` the shifts ``take`` when both weeks
     keep every individual rule and their nights stay inside their ``bands``; say
     whether it was done."""
     for a, options in ((rich, give), (poor, take)):
-        if bands and a.agent_id in bands:
-            lo, hi = bands[a.agent_id]
-            if not lo <= sum(catalog.options[k].night for k in options) <= hi:
-                return False
+        if not _in_band(bands, a.agent_id, sum(catalog.options[k].night for k in options)):
+            return False
     if _week_ok(rich, give, catalog, history, w0, rules, rest_min) and \
             _week_ok(poor, take, catalog, history, w0, rules, rest_min):
         shifts[rich.agent_id] = give
